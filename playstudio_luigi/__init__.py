@@ -1,0 +1,39 @@
+"""playstudio_luigi: PlayStudio purchase and spin exports into a PostgreSQL warehouse.
+
+Importing the package loads its default configuration (below your own ``luigi.cfg``) and
+exposes the public tasks, so ``luigi --module playstudio_luigi HourlyPipeline --hour …`` and
+``luigi.build([playstudio_luigi.GoldAggregate(hour=…)])`` both work from any directory.
+"""
+
+from playstudio_luigi.settings import load_packaged_defaults
+
+load_packaged_defaults()
+
+# Luigi's range tools, re-exported so `luigi --module playstudio_luigi RangeHourly ...` works.
+from luigi.tools.range import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E402
+
+from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins  # noqa: E402
+from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins  # noqa: E402
+from playstudio_luigi.tasks.gold import GoldAggregate  # noqa: E402
+from playstudio_luigi.tasks.pipelines import FiveMinutePipeline, HourlyPipeline  # noqa: E402
+from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins  # noqa: E402
+from playstudio_luigi.tasks.validate import ValidatePurchases, ValidateSpins  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ExtractPurchases",
+    "ExtractSpins",
+    "FiveMinutePipeline",
+    "GoldAggregate",
+    "HourlyPipeline",
+    "LoadBronzePurchases",
+    "LoadBronzeSpins",
+    "RangeByMinutes",
+    "RangeDaily",
+    "RangeHourly",
+    "SilverPurchases",
+    "SilverSpins",
+    "ValidatePurchases",
+    "ValidateSpins",
+]

@@ -1,0 +1,68 @@
+"""Configuration: ``[playstudio]`` in ``luigi.cfg``, with secrets and paths from the environment.
+
+Environment variables win over ``luigi.cfg``:
+
+* ``PLAYSTUDIO_DSN``: a ``postgresql://`` URL. Unset means "use the embedded PostgreSQL".
+* ``PLAYSTUDIO_SOURCE``: the source workbook path.
+* ``PLAYSTUDIO_HOME``: directory for the embedded database and the parsed-source cache.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import luigi
+
+DSN_ENV = "PLAYSTUDIO_DSN"
+SOURCE_ENV = "PLAYSTUDIO_SOURCE"
+HOME_ENV = "PLAYSTUDIO_HOME"
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or invalid; the message names the setting."""
+
+
+class playstudio(luigi.Config):  # noqa: N801 - the class name is the luigi.cfg section name
+    source_path = luigi.Parameter(
+        default="",
+        description="Source workbook (.xlsx). The PLAYSTUDIO_SOURCE environment variable wins.",
+    )
+    home_dir = luigi.Parameter(
+        default=".playstudio",
+        description="Directory of the embedded PostgreSQL and the parsed-source cache, "
+        "relative to the working directory. PLAYSTUDIO_HOME wins.",
+    )
+    allowed_lateness_seconds = luigi.IntParameter(
+        default=300,
+        description="An interval is processed only once its end plus this many seconds has passed.",
+    )
+
+
+def source_path() -> Path:
+    """The configured source workbook, from ``PLAYSTUDIO_SOURCE`` or ``[playstudio] source_path``."""
+    raw = os.environ.get(SOURCE_ENV) or playstudio().source_path
+    if not raw:
+        raise ConfigurationError(
+            f"no source workbook configured: set {SOURCE_ENV} or [playstudio] source_path"
+        )
+    return Path(raw).expanduser()
+
+
+def home_dir() -> Path:
+    """Directory for local state: embedded database and parsed-source cache."""
+    raw = os.environ.get(HOME_ENV) or playstudio().home_dir
+    return Path(raw).expanduser().absolute()
+
+
+def configured_dsn() -> str | None:
+    """The external database URL, or ``None`` when the embedded database should be used."""
+    return os.environ.get(DSN_ENV) or None
+
+
+def allowed_lateness() -> timedelta:
+    seconds = playstudio().allowed_lateness_seconds
+    if seconds < 0:
+        raise ConfigurationError("[playstudio] allowed_lateness_seconds must be >= 0")
+    return timedelta(seconds=seconds)

@@ -1,0 +1,1 @@
+"""Database access: connections, schema management and the embedded PostgreSQL server."""

@@ -1,0 +1,82 @@
+"""Connections to the warehouse: ``PLAYSTUDIO_DSN`` when set, else the embedded PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+import psycopg2.extensions
+
+from playstudio_luigi import config
+
+_SESSION_OPTIONS = "-c timezone=UTC -c application_name=playstudio_luigi"
+
+_dsn_cache: dict[int, str] = {}
+_reader_cache: dict[int, psycopg2.extensions.connection] = {}
+_schema_ready: set[tuple[int, str]] = set()
+
+
+def database_url() -> str:
+    """The DSN in use. Starts (or reuses) the embedded server only when no DSN is configured."""
+    pid = os.getpid()
+    if pid not in _dsn_cache:
+        dsn = config.configured_dsn()
+        if dsn is None:
+            from playstudio_luigi.db.embedded import EmbeddedPostgres
+
+            dsn = EmbeddedPostgres(config.home_dir()).start()
+        _dsn_cache.clear()
+        _dsn_cache[pid] = dsn
+    return _dsn_cache[pid]
+
+
+def connect() -> psycopg2.extensions.connection:
+    """A new connection (UTC session), with the warehouse schema created if needed."""
+    dsn = database_url()
+    connection = psycopg2.connect(dsn, options=_SESSION_OPTIONS)
+    key = (os.getpid(), dsn)
+    if key not in _schema_ready:
+        from playstudio_luigi.db.schema import ensure_schema
+
+        ensure_schema(connection)
+        _schema_ready.add(key)
+    return connection
+
+
+@contextmanager
+def transaction() -> Iterator[psycopg2.extensions.connection]:
+    """One transaction on a fresh connection: committed on success, rolled back on any error."""
+    connection = connect()
+    try:
+        with connection:  # psycopg2: commit on success, rollback on exception
+            yield connection
+    finally:
+        connection.close()
+
+
+def reader() -> psycopg2.extensions.connection:
+    """A per-process autocommit connection for cheap reads such as marker checks.
+
+    Luigi asks ``complete()`` of every task in a graph; one connection per question would cost
+    more than the question. Connections do not survive ``fork()``, hence one per process id.
+    """
+    pid = os.getpid()
+    connection = _reader_cache.get(pid)
+    if connection is None or connection.closed:
+        _reader_cache.clear()  # inherited from a parent process: never use it here
+        connection = connect()
+        connection.autocommit = True
+        _reader_cache[pid] = connection
+    return connection
+
+
+def reset() -> None:
+    """Forget cached DSNs and connections (tests switch databases; config may change)."""
+    for connection in _reader_cache.values():
+        if not connection.closed and _reader_cache.get(os.getpid()) is connection:
+            connection.close()
+    _reader_cache.clear()
+    _dsn_cache.clear()
+    _schema_ready.clear()

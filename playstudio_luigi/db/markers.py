@@ -1,0 +1,84 @@
+"""The marker table ``ops.task_markers``: one row per completed (task family, interval).
+
+A task writes its marker in the same transaction as its data (as Luigi's ``CopyToTable`` does),
+so a marker exists exactly when the task's rows do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import luigi
+import psycopg2.extensions
+from psycopg2.extras import Json
+
+from playstudio_luigi.db.connection import reader
+
+
+def is_complete(family: str, interval_start: datetime) -> bool:
+    with reader().cursor() as cursor:
+        cursor.execute(
+            "select 1 from ops.task_markers where task_family = %s and interval_start = %s",
+            (family, interval_start),
+        )
+        return cursor.fetchone() is not None
+
+
+def completed_starts(family: str, starts: Iterable[datetime]) -> set[datetime]:
+    """Which of ``starts`` have a marker for ``family``: one query, whatever the range size."""
+    starts = list(starts)
+    if not starts:
+        return set()
+    with reader().cursor() as cursor:
+        cursor.execute(
+            "select interval_start from ops.task_markers"
+            " where task_family = %s and interval_start = any(%s::timestamp[])",
+            (family, starts),
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def write_marker(
+    cursor: psycopg2.extensions.cursor,
+    family: str,
+    interval_start: datetime,
+    task_id: str,
+    source_sha256: str | None = None,
+    details: dict | None = None,
+) -> None:
+    cursor.execute(
+        """
+        insert into ops.task_markers as m
+            (task_family, interval_start, task_id, source_sha256, details, completed_at)
+        values (%s, %s, %s, %s, %s, now())
+        on conflict (task_family, interval_start) do update
+            set task_id = excluded.task_id, source_sha256 = excluded.source_sha256,
+                details = excluded.details, completed_at = excluded.completed_at
+        """,
+        (family, interval_start, task_id, source_sha256, Json(details or {})),
+    )
+
+
+def marker_in_transaction(
+    cursor: psycopg2.extensions.cursor, family: str, interval_start: datetime
+) -> bool:
+    cursor.execute(
+        "select 1 from ops.task_markers where task_family = %s and interval_start = %s",
+        (family, interval_start),
+    )
+    return cursor.fetchone() is not None
+
+
+class MarkerTarget(luigi.Target):
+    """Output of every database task: its row in ``ops.task_markers``."""
+
+    def __init__(self, family: str, interval_start: datetime) -> None:
+        self.family = family
+        self.interval_start = interval_start
+
+    def exists(self) -> bool:
+        return is_complete(self.family, self.interval_start)
+
+    def __repr__(self) -> str:
+        return f"MarkerTarget({self.family!r}, {self.interval_start:%Y-%m-%dT%H:%M})"

@@ -1,0 +1,1 @@
+"""Source-side helpers: reading, validating and generating PlayStudio Excel exports."""

@@ -1,0 +1,191 @@
+"""Read one sheet of a source workbook into an Arrow table, losing no cell without a trace.
+
+fastexcel is the reader (about 30x faster than openpyxl on 1M rows). Its type inference would
+silently null out cells that do not fit the guessed type, so every column's type is declared:
+``date`` as an Excel datetime, everything else as text. Cells that do not fit are returned by
+``to_arrow_with_errors()`` and kept per row in ``cell_errors``, for validation to quarantine.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections import defaultdict
+from pathlib import Path
+from xml.etree import ElementTree
+
+import fastexcel
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from playstudio_luigi.source.schema import SheetLayout, normalize_header
+
+
+class SourceFormatError(ValueError):
+    """The workbook cannot be read as a source: unreadable, or a sheet or column is missing."""
+
+
+EXTRACT_SCHEMA_BASE = [
+    ("source_row", pa.int64()),
+    ("event_time", pa.timestamp("s")),
+]
+
+
+def extract_schema(layout: SheetLayout) -> pa.Schema:
+    """Schema of an extracted sheet: 1-based source row, typed date, text cells, cell errors."""
+    fields = [pa.field(name, type_) for name, type_ in EXTRACT_SCHEMA_BASE]
+    fields += [pa.field(f, pa.string()) for f in layout.fields if f != "event_time"]
+    fields.append(pa.field("cell_errors", pa.string()))
+    return pa.schema(fields)
+
+
+def _match_sheet(reader: fastexcel.ExcelReader, path: Path, layout: SheetLayout) -> str:
+    wanted = normalize_header(layout.name)
+    matches = [name for name in reader.sheet_names if normalize_header(name) == wanted]
+    if not matches:
+        raise SourceFormatError(
+            f"{path}: sheet {layout.name!r} not found (sheets: {', '.join(reader.sheet_names)})"
+        )
+    if len(matches) > 1:
+        raise SourceFormatError(f"{path}: several sheets match {layout.name!r}: {matches}")
+    return matches[0]
+
+
+def _match_columns(available: list[str], path: Path, sheet: str, layout: SheetLayout) -> dict:
+    by_normal: dict[str, list[str]] = defaultdict(list)
+    for name in available:
+        by_normal[normalize_header(name)].append(name)
+    mapping = {}
+    for header in layout.columns:
+        found = by_normal.get(normalize_header(header), [])
+        if not found:
+            raise SourceFormatError(
+                f"{path}: sheet {sheet!r} has no column {header!r} "
+                f"(header row: {', '.join(map(repr, available))})"
+            )
+        if len(found) > 1:
+            raise SourceFormatError(
+                f"{path}: sheet {sheet!r} has several columns matching {header!r}: {found}"
+            )
+        mapping[header] = found[0]
+    return mapping
+
+
+def header_row_number(path: Path, sheet: str) -> int:
+    """1-based row number of the first non-empty row of ``sheet`` (the header row).
+
+    fastexcel numbers rows from the first non-empty row, not from the top of the sheet; this
+    reads only the start of the sheet's XML to turn its positions into Excel row numbers.
+    """
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+    }
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+            rel_id = next(
+                s.get(f"{{{ns['r']}}}id")
+                for s in workbook.iterfind("m:sheets/m:sheet", ns)
+                if s.get("name") == sheet
+            )
+            target = next(r.get("Target") for r in rels if r.get("Id") == rel_id)
+            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            with archive.open(member) as stream:
+                for _, element in ElementTree.iterparse(stream):
+                    if element.tag == f"{{{ns['m']}}}row" and any(
+                        cell.find("m:v", ns) is not None or cell.find("m:is", ns) is not None
+                        for cell in element.iterfind("m:c", ns)
+                    ):
+                        return int(element.get("r", "1"))
+                    if element.tag == f"{{{ns['m']}}}row":
+                        element.clear()
+    except (KeyError, StopIteration, zipfile.BadZipFile, ElementTree.ParseError):
+        pass  # not a standard layout: fall back to the usual header on row 1
+    return 1
+
+
+_DETAIL_RE = re.compile(r"Expected (\w+) but got '(.*)'$", re.DOTALL)
+
+
+def _describe_cell_error(column: str, detail: str) -> str:
+    match = _DETAIL_RE.match(detail)
+    if match:
+        return f"{column}: expected an Excel {match[1]}, found {match[2]}"
+    return f"{column}: {detail}"
+
+
+def read_sheet(path: Path, layout: SheetLayout) -> pa.Table:
+    """Read ``layout``'s sheet of the workbook at ``path``.
+
+    Returns one row per non-empty source row (fully empty padding rows are not data), with its
+    1-based Excel row number in ``source_row`` and a text description of every cell that could
+    not be read as its declared type in ``cell_errors``. Raises :class:`SourceFormatError`
+    naming the file, sheet and column for batch-level problems.
+    """
+    path = Path(path)
+    try:
+        reader = fastexcel.read_excel(path)
+    except (fastexcel.FastExcelError, OSError) as exc:
+        raise SourceFormatError(f"{path}: cannot be read as an .xlsx workbook: {exc}") from exc
+    sheet = _match_sheet(reader, path, layout)
+    try:
+        header = reader.load_sheet(sheet, n_rows=0)
+        available = [column.name for column in header.available_columns()]
+        mapping = _match_columns(available, path, sheet, layout)
+        dtypes = {
+            actual: ("datetime" if header_name in layout.datetime_columns else "string")
+            for header_name, actual in mapping.items()
+        }
+        loaded = reader.load_sheet(
+            sheet, use_columns=list(mapping.values()), dtypes=dtypes, whitespace_as_null=True
+        )
+        batch, cell_errors = loaded.to_arrow_with_errors()
+    except fastexcel.FastExcelError as exc:
+        raise SourceFormatError(f"{path}: sheet {sheet!r} cannot be read: {exc}") from exc
+
+    first_data_row = header_row_number(path, sheet) + 1
+    height = batch.num_rows
+    errors_by_row: dict[int, list[str]] = defaultdict(list)
+    if cell_errors is not None:
+        header_of = {actual: header_name for header_name, actual in mapping.items()}
+        names = batch.schema.names
+        for error in cell_errors.errors:
+            data_index, column_index = error.offset_position
+            errors_by_row[data_index].append(
+                _describe_cell_error(header_of[names[column_index]], error.detail)
+            )
+
+    columns: dict[str, pa.Array] = {
+        "source_row": pa.array(range(first_data_row, first_data_row + height), pa.int64()),
+    }
+    for header_name, actual in mapping.items():
+        field = layout.columns[header_name]
+        values = batch.column(actual)
+        if header_name in layout.datetime_columns:
+            # Excel stores times as day fractions: round float noise to the source's seconds.
+            values = pc.round_temporal(values, 1, "second").cast(pa.timestamp("s"))
+        columns[field] = values
+    columns["cell_errors"] = pa.array(
+        ["; ".join(errors_by_row[i]) if i in errors_by_row else None for i in range(height)]
+        if errors_by_row
+        else pa.nulls(height, pa.string()),
+        pa.string(),
+    )
+    table = pa.table(columns).select(extract_schema(layout).names).cast(extract_schema(layout))
+
+    empty = pc.and_(
+        pc.is_null(table["cell_errors"]),
+        _all_null(table, layout.fields),
+    )
+    return table.filter(pc.invert(empty))
+
+
+def _all_null(table: pa.Table, fields: list[str]) -> pa.ChunkedArray:
+    result = None
+    for field in fields:
+        null = pc.is_null(table[field])
+        result = null if result is None else pc.and_(result, null)
+    return result

@@ -1,0 +1,48 @@
+"""The source workbook's layout (DESIGN.md §3): sheets, required columns, and how they are read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """One source sheet: its name and required columns (source header → field name)."""
+
+    name: str
+    columns: dict[str, str]
+    # Columns declared as Excel datetimes; every other required column is read as text so that
+    # no cell value is coerced or lost (numbers are parsed later, with the row's provenance).
+    datetime_columns: frozenset[str] = frozenset({"date"})
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.columns.values())
+
+
+PURCHASES = SheetLayout(
+    name="Purchases",
+    columns={
+        "date": "event_time",
+        "userId": "user_id",
+        "revenue": "revenue",
+        "transaction_id": "transaction_id",
+    },
+)
+
+SPINS = SheetLayout(
+    name="Spins Hourly",
+    columns={
+        "date": "event_time",
+        "userId": "user_id",
+        "country": "country",
+        "total_spins": "total_spins",
+    },
+)
+
+LAYOUTS = {"purchases": PURCHASES, "spins": SPINS}
+
+
+def normalize_header(text: str) -> str:
+    """Headers (and sheet names) match case- and whitespace-insensitively."""
+    return " ".join(str(text).split()).casefold()

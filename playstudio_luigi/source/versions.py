@@ -1,0 +1,140 @@
+"""Source versions: each workbook content is parsed once and served as interval slices.
+
+A version is identified by the SHA-256 of the file's bytes. The first task that needs a sheet of
+a version parses it with :func:`read_sheet` and stores it, sorted by event time, as an Arrow IPC
+file under ``<home>/cache/sources/<sha256>/``; every later task (in this process or another one
+on the same machine) memory-maps that file and filters its interval. A backfill over 288
+intervals therefore parses a given workbook once. The cache is an optimisation only: a worker on
+another machine builds its own, and correctness never depends on it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from playstudio_luigi.intervals import Interval
+from playstudio_luigi.source.reader import SourceFormatError, read_sheet
+from playstudio_luigi.source.schema import LAYOUTS
+
+KEEP_VERSIONS = 4
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class SourceVersion:
+    """One content version of the source workbook."""
+
+    path: Path
+    sha256: str
+    cache_dir: Path
+
+    def sheet(self, kind: str) -> pa.Table:
+        """The whole parsed sheet (``kind`` is ``purchases`` or ``spins``), sorted by time."""
+        return _load_sheet(self.path, self.sha256, self.cache_dir, kind)
+
+    def slice(self, kind: str, interval: Interval) -> pa.Table:
+        """Rows of ``kind`` whose event time lies in ``interval``, in source-row order."""
+        table = self.sheet(kind)
+        times = table["event_time"]
+        start = pa.scalar(interval.start, pa.timestamp("s"))
+        end = pa.scalar(interval.end, pa.timestamp("s"))
+        mask = pc.and_(pc.greater_equal(times, start), pc.less(times, end))
+        return table.filter(mask).sort_by("source_row")
+
+    def undated(self, kind: str) -> pa.Table:
+        """Rows of ``kind`` without a readable date: they belong to no interval."""
+        table = self.sheet(kind)
+        return table.filter(pc.is_null(table["event_time"]))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def current_version(path: Path, cache_root: Path) -> SourceVersion:
+    """The version of the workbook now at ``path``.
+
+    Hashing a large workbook costs a little; the hash is remembered per (inode, size, mtime) in
+    a tiny sidecar file so that the hundreds of tasks of a backfill hash it once.
+    """
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise SourceFormatError(f"{path}: source workbook cannot be read: {exc}") from exc
+    cache_root.mkdir(parents=True, exist_ok=True)
+    stamp = f"{path.resolve()}|{stat.st_ino}|{stat.st_size}|{stat.st_mtime_ns}"
+    sidecar = cache_root / "hashes" / hashlib.sha256(stamp.encode()).hexdigest()[:32]
+    try:
+        sha = sidecar.read_text().strip()
+    except FileNotFoundError:
+        sha = file_sha256(path)
+        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        tmp = sidecar.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(sha)
+        tmp.replace(sidecar)
+    return SourceVersion(path=path, sha256=sha, cache_dir=cache_root / sha)
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@lru_cache(maxsize=8)
+def _load_sheet(path: Path, sha: str, cache_dir: Path, kind: str) -> pa.Table:
+    layout = LAYOUTS[kind]
+    arrow_file = cache_dir / f"{kind}.arrow"
+    if not arrow_file.exists():
+        # One parser per version and sheet, even with many worker processes.
+        with _locked(cache_dir.parent / f".{sha}.{kind}.lock"):
+            if not arrow_file.exists():
+                _parse_into(path, sha, layout, arrow_file)
+                _prune(cache_dir.parent, keep=cache_dir)
+    return pa.ipc.open_file(pa.memory_map(str(arrow_file))).read_all()
+
+
+def _parse_into(path: Path, sha: str, layout, arrow_file: Path) -> None:
+    table = read_sheet(path, layout)
+    if file_sha256(path) != sha:
+        # The file was replaced while we read it: do not file these rows under the old hash.
+        raise SourceFormatError(f"{path}: source changed while it was being read; retry")
+    table = table.sort_by([("event_time", "ascending"), ("source_row", "ascending")])
+    arrow_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = arrow_file.with_suffix(f".{os.getpid()}.tmp")
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=65536)
+    tmp.replace(arrow_file)
+
+
+def _prune(cache_root: Path, keep: Path) -> None:
+    """Keep the few most recent versions; old ones would fill the disk at one per 5 minutes."""
+    versions = sorted(
+        (p for p in cache_root.iterdir() if p.is_dir() and len(p.name) == 64),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in versions[KEEP_VERSIONS:]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Luigi tasks, one module per layer: extract → validate → bronze → silver → gold."""

@@ -1,0 +1,39 @@
+"""Entry points for cron: one 5-minute interval through silver, one hour through gold."""
+
+from __future__ import annotations
+
+import luigi
+
+from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
+from playstudio_luigi.tasks.gold import GoldAggregate
+from playstudio_luigi.tasks.silver import SilverPurchases
+
+
+class FiveMinutePipeline(FiveMinuteTask, luigi.WrapperTask):
+    """Everything for one 5-minute interval of purchases, through ``silver_purchases``."""
+
+    completion_family = "SilverPurchases"
+
+    def requires(self) -> luigi.Task:
+        return SilverPurchases(interval=self.interval)
+
+    def complete(self) -> bool:
+        return self.output().exists()
+
+    def run(self) -> None:
+        """Nothing of its own: complete once its requirement is."""
+
+
+class HourlyPipeline(HourTask, luigi.WrapperTask):
+    """Everything for one hour, through ``gold.aggregated_final_table``."""
+
+    completion_family = "GoldAggregate"
+
+    def requires(self) -> luigi.Task:
+        return GoldAggregate(hour=self.hour)
+
+    def complete(self) -> bool:
+        return self.output().exists()
+
+    def run(self) -> None:
+        """Nothing of its own: complete once its requirement is."""

@@ -1,0 +1,40 @@
+"""Silver: typed, deduplicated rows, built from bronze with set-based SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import luigi
+import psycopg2.extensions
+
+from playstudio_luigi.db.sql import render
+from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
+from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
+
+
+class SilverPurchases(FiveMinuteTask):
+    """``silver.silver_purchases`` for one 5-minute interval: one row per transaction_id."""
+
+    def requires(self) -> luigi.Task:
+        return LoadBronzePurchases(interval=self.interval)
+
+    def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
+        cursor.execute(
+            render("silver/silver_purchases.sql"), {"interval_start": self.window.start}
+        )
+        cursor.execute(
+            "select count(*) from silver.silver_purchases where interval_start = %s",
+            (self.window.start,),
+        )
+        return {"silver_rows": cursor.fetchone()[0]}
+
+
+class SilverSpins(HourTask):
+    """``silver.silver_spins_hourly`` for one hour: spins summed per (hour, user, country)."""
+
+    def requires(self) -> luigi.Task:
+        return LoadBronzeSpins(hour=self.hour)
+
+    def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
+        cursor.execute(render("silver/silver_spins_hourly.sql"), {"hour": self.window.start})
+        return {"silver_rows": cursor.rowcount}

@@ -1,0 +1,45 @@
+-- Bronze for one interval: the staged rows that validation accepted, values untouched.
+-- Grain: one row per accepted source row.
+delete from bronze.{{ table }}
+where interval_start = %(interval_start)s;
+
+with staged as (
+    select *
+    from staging.{{ staging_table }}
+    where interval_start = %(interval_start)s
+),
+
+quarantined as (
+    select source_row
+    from ops.quarantine
+    where sheet = %(sheet)s
+      and interval_start = %(interval_start)s
+),
+
+final as (
+    select
+        staged.interval_start,
+        staged.event_time,
+        staged.user_id,
+{% for column in value_columns %}
+        staged.{{ column }},
+{% endfor %}
+        staged.source_path,
+        staged.source_sha256,
+        %(sheet)s as source_sheet,
+        staged.source_row,
+        staged.extracted_at
+    from staged
+    where not exists (
+        select 1 from quarantined where quarantined.source_row = staged.source_row
+    )
+)
+
+insert into bronze.{{ table }} (
+    interval_start, event_time, user_id,
+{% for column in value_columns %}
+    {{ column }},
+{% endfor %}
+    source_path, source_sha256, source_sheet, source_row, extracted_at
+)
+select * from final;

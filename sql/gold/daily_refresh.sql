@@ -1,0 +1,34 @@
+-- total_revenue_per_user_daily on every gold row of one UTC day:
+-- the user's revenue over the whole day, from silver.
+with day_rows as (
+    select app_hour, user_id, total_revenue_per_user_daily
+    from gold.aggregated_final_table
+    where app_hour >= %(day)s
+      and app_hour < %(day)s::timestamp + interval '1 day'
+),
+
+daily as (
+    select user_id, sum(revenue) as daily_revenue
+    from silver.silver_purchases
+    where app_hour >= %(day)s
+      and app_hour < %(day)s::timestamp + interval '1 day'
+    group by user_id
+),
+
+final as (
+    select
+        day_rows.app_hour,
+        day_rows.user_id,
+        coalesce(daily.daily_revenue, 0)::numeric(14, 2) as daily_revenue
+    from day_rows
+    left join daily on daily.user_id = day_rows.user_id
+    where day_rows.total_revenue_per_user_daily
+        is distinct from coalesce(daily.daily_revenue, 0)::numeric(14, 2)
+)
+
+update gold.aggregated_final_table as gold
+set total_revenue_per_user_daily = final.daily_revenue,
+    updated_at = now()
+from final
+where gold.app_hour = final.app_hour
+  and gold.user_id = final.user_id;

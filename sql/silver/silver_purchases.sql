@@ -1,0 +1,63 @@
+-- Silver purchases of one 5-minute interval. Grain: one row per transaction_id.
+-- Exact duplicates collapse to one row; if a transaction_id also exists in another interval,
+-- the earliest occurrence (event time, then source row) wins, whatever order intervals load in.
+delete from silver.silver_purchases
+where interval_start = %(interval_start)s;
+
+with bronze as (
+    select *
+    from bronze.bronze_purchases
+    where interval_start = %(interval_start)s
+),
+
+parsed as (
+    select
+        transaction_id,
+        event_time,
+        date_trunc('hour', event_time) as app_hour,
+        interval_start,
+        user_id,
+        substring(revenue from '^\s*PriceIn[A-Z]{3}=([0-9.]+)\s*$')::numeric(14, 2) as revenue,
+        source_path,
+        source_sha256,
+        source_sheet,
+        source_row
+    from bronze
+),
+
+ranked as (
+    select
+        parsed.*,
+        row_number() over (
+            partition by transaction_id order by event_time, source_row
+        ) as copy_rank,
+        count(*) over (partition by transaction_id) as source_copies
+    from parsed
+),
+
+final as (
+    select
+        transaction_id, event_time, app_hour, interval_start, user_id, revenue,
+        source_path, source_sha256, source_sheet, source_row, source_copies
+    from ranked
+    where copy_rank = 1
+)
+
+insert into silver.silver_purchases as current (
+    transaction_id, event_time, app_hour, interval_start, user_id, revenue,
+    source_path, source_sha256, source_sheet, source_row, source_copies
+)
+select * from final
+on conflict (transaction_id) do update
+    set event_time = excluded.event_time,
+        app_hour = excluded.app_hour,
+        interval_start = excluded.interval_start,
+        user_id = excluded.user_id,
+        revenue = excluded.revenue,
+        source_path = excluded.source_path,
+        source_sha256 = excluded.source_sha256,
+        source_sheet = excluded.source_sheet,
+        source_row = excluded.source_row,
+        source_copies = excluded.source_copies,
+        loaded_at = now()
+    where (excluded.event_time, excluded.source_row) < (current.event_time, current.source_row);

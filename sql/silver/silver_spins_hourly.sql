@@ -1,0 +1,27 @@
+-- Silver spins of one hour. Grain: one row per (app_hour, user_id, country);
+-- rows repeating the same key are summed.
+delete from silver.silver_spins_hourly
+where app_hour = %(hour)s;
+
+with bronze as (
+    select *
+    from bronze.bronze_spins_hourly
+    where interval_start = %(hour)s
+),
+
+final as (
+    select
+        date_trunc('hour', event_time) as app_hour,
+        user_id,
+        country,
+        sum(total_spins::numeric) as total_spins,
+        count(*) as source_rows,
+        min(source_sha256) as source_sha256
+    from bronze
+    group by 1, 2, 3
+)
+
+insert into silver.silver_spins_hourly (
+    app_hour, user_id, country, total_spins, source_rows, source_sha256
+)
+select * from final;
