@@ -80,6 +80,10 @@ def _reason(column: str, check: str, failure_case: object, raw: dict[str, object
         return f"{name} {failure_case} is not on the hour"
     if check.startswith("str_matches") and column in _PATTERN_MEANING:
         return f"{name} {failure_case!r} {_PATTERN_MEANING[column]}"
+    if column == "total_spins_value" and check.startswith("greater_than_or_equal_to"):
+        return f"total_spins {raw.get('total_spins')!r} is negative"
+    if column == "total_spins_value" and check.startswith("less_than"):
+        return f"total_spins {raw.get('total_spins')!r} is not finite"
     if column == "currency":
         accepted = ", ".join(ACCEPTED_CURRENCIES)
         return f"revenue currency {failure_case!r} is not accepted (accepted: {accepted})"
@@ -119,6 +123,8 @@ def _prepare(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 def validate_batch(frame: pd.DataFrame, kind: str) -> ValidationResult:
     """Validate an extracted batch (``kind`` is ``purchases`` or ``spins``) lazily."""
+    if frame.empty:
+        return ValidationResult()  # most 5-minute intervals of a quiet hour: skip the overhead
     schema = PurchaseRow if kind == "purchases" else SpinRow
     frame = _prepare(frame, kind).reset_index(drop=True)
     reasons: dict[int, list[str]] = defaultdict(list)

@@ -45,15 +45,29 @@ def connect() -> psycopg2.extensions.connection:
     return connection
 
 
+_writer_cache: dict[int, psycopg2.extensions.connection] = {}
+
+
 @contextmanager
 def transaction() -> Iterator[psycopg2.extensions.connection]:
-    """One transaction on a fresh connection: committed on success, rolled back on any error."""
-    connection = connect()
+    """One transaction: committed on success, rolled back on any error.
+
+    The connection is kept for the next transaction of this process (a backfill runs thousands
+    of small tasks; a new connection each costs more than many of them), and dropped whenever
+    anything went wrong with it.
+    """
+    pid = os.getpid()
+    connection = _writer_cache.pop(pid, None)
+    if connection is None or connection.closed:
+        _writer_cache.clear()  # inherited through fork(): never use a parent's connection
+        connection = connect()
     try:
         with connection:  # psycopg2: commit on success, rollback on exception
             yield connection
-    finally:
+    except BaseException:
         connection.close()
+        raise
+    _writer_cache[pid] = connection
 
 
 def reader() -> psycopg2.extensions.connection:
@@ -74,9 +88,11 @@ def reader() -> psycopg2.extensions.connection:
 
 def reset() -> None:
     """Forget cached DSNs and connections (tests switch databases; config may change)."""
-    for connection in _reader_cache.values():
-        if not connection.closed and _reader_cache.get(os.getpid()) is connection:
+    pid = os.getpid()
+    for cache in (_reader_cache, _writer_cache):
+        connection = cache.get(pid)
+        if connection is not None and not connection.closed:
             connection.close()
-    _reader_cache.clear()
+        cache.clear()
     _dsn_cache.clear()
     _schema_ready.clear()

@@ -52,7 +52,7 @@ SHORT_SOCKET_PARENT = Path("/tmp")
 # sockaddr_un.sun_path is 108 bytes on Linux, including the terminating NUL.
 SOCKET_PATH_MAX = 107
 START_TIMEOUT = 60
-STOP_TIMEOUT = 60
+STOP_TIMEOUT = 120  # a fast shutdown ends with a checkpoint
 LOCK_TIMEOUT = 300
 INITDB_TIMEOUT = 300
 
@@ -121,8 +121,9 @@ class EmbeddedPostgres:
                 if _wait_until_ready(postmaster, START_TIMEOUT):
                     _ensure_database(postmaster)
                     return _dsn(postmaster)
-                # Alive but not answering after a full start timeout: restart it.
-                _terminate(data_dir, postmaster.pid, graceful=False)
+                # Alive but not answering for a full start timeout (hung, or its socket
+                # was deleted): restart it, gracefully if it still obeys signals.
+                _terminate(data_dir, postmaster.pid, graceful=True)
 
             self._initdb(data_dir, bin_dir, run_as)
             socket_dir = _socket_dir_for(data_dir)
@@ -196,6 +197,8 @@ class EmbeddedPostgres:
 
         parent = data_dir.parent
         if parent != self.home:
+            # Explicit modes: the server user must traverse these whatever root's umask.
+            _make_dir(parent.parent, 0o755)
             _make_dir(parent, 0o755)
             with contextlib.suppress(OSError):
                 (parent / "HOME").write_text(f"{self.home}\n")
@@ -292,14 +295,14 @@ def _ensure_server_user() -> _RunAs:
     run_as = _existing_server_user()
     if run_as is not None:
         return run_as
-    command = [
-        "useradd",
-        "--system",
-        "--no-create-home",
-        "--shell",
-        "/usr/sbin/nologin",
-        SERVER_USER,
-    ]
+    # cron's PATH usually lacks /usr/sbin.
+    useradd = shutil.which("useradd") or next(
+        (p for p in ("/usr/sbin/useradd", "/sbin/useradd") if os.access(p, os.X_OK)), "useradd"
+    )
+    shell = next(
+        (p for p in ("/usr/sbin/nologin", "/sbin/nologin") if os.path.exists(p)), "/bin/false"
+    )
+    command = [useradd, "--system", "--no-create-home", "--shell", shell, SERVER_USER]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -438,15 +441,15 @@ def _read_pid_file(data_dir: Path) -> list[str] | None:
 
 
 def _cmdline_data_dir(cmdline: Sequence[str] | None) -> str | None:
-    """The ``-D`` argument of a postgres command line, resolved."""
+    """The ``-D`` argument of a postgres command line, as given (only postmasters have one)."""
     if not cmdline:
         return None
     for index, arg in enumerate(cmdline[:-1]):
         if arg == "-D":
-            return os.path.realpath(cmdline[index + 1])
+            return cmdline[index + 1]
     for arg in cmdline:
         if arg.startswith("-D") and len(arg) > 2:
-            return os.path.realpath(arg[2:])
+            return arg[2:]
     return None
 
 
@@ -454,11 +457,12 @@ def _is_postgres(name: str | None, exe: str | None) -> bool:
     return name == "postgres" or (exe is not None and os.path.basename(exe) == "postgres")
 
 
-def _belongs_to(process: psutil.Process, data_dir: Path) -> bool:
-    """Whether ``process`` is a live (non-zombie) postgres process of ``data_dir``.
+def _belongs_to(process: psutil.Process, data_dir: Path, *, postmaster: bool = False) -> bool:
+    """Whether ``process`` is a live (non-zombie) postgres process of ``data_dir``; with
+    ``postmaster``, only a postmaster (the one process started with ``-D``) qualifies.
 
-    The postmaster carries ``-D <data_dir>``; its children rewrite their titles, but all
-    of them run with PGDATA as their working directory.
+    Children rewrite their titles, but every server process runs with PGDATA as its
+    working directory (shown with " (deleted)" once PGDATA is removed).
     """
     target = os.path.realpath(data_dir)
     try:
@@ -472,7 +476,10 @@ def _belongs_to(process: psutil.Process, data_dir: Path) -> bool:
                 exe = None
             if not _is_postgres(name, exe):
                 return False
-            if _cmdline_data_dir(process.cmdline()) == target:
+            given = _cmdline_data_dir(process.cmdline())
+            if given is None and postmaster:
+                return False
+            if given is not None and os.path.isabs(given) and os.path.realpath(given) == target:
                 return True
             try:
                 cwd = process.cwd()
@@ -499,7 +506,7 @@ def _live_postmaster(data_dir: Path) -> _Postmaster | None:
         process = psutil.Process(pid)
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    if not _belongs_to(process, data_dir):
+    if not _belongs_to(process, data_dir, postmaster=True):
         return None
     port = PORT
     if len(lines) > 3 and lines[3].strip().isdigit():
@@ -569,6 +576,7 @@ def _terminate(data_dir: Path, pid: int, *, graceful: bool) -> None:
     for signum, timeout in steps:
         with contextlib.suppress(psutil.NoSuchProcess):
             process.send_signal(signum)
+            process.resume()  # a stopped (SIGSTOP) postmaster would never see the signal
         if not _wait_gone([process], timeout):
             break
     else:
@@ -724,11 +732,20 @@ def _connect(postmaster: _Postmaster, dbname: str, timeout: int) -> psycopg2.ext
 
 
 def _accepts_connections(postmaster: _Postmaster) -> bool:
+    """``pg_isready``: true when the server accepts connections.
+
+    Unlike a test connection, this also counts a server whose connection slots are all in
+    use as up (libpq's PQping), so a busy warehouse is never mistaken for a hung one.
+    Exit 1 means alive but rejecting (starting, recovering, stopping); 2 means no answer.
+    """
+    args: list[str | Path] = [_package_bin_dir() / "pg_isready", "-q"]
+    args += ["-h", postmaster.socket_dir, "-p", str(postmaster.port)]
+    args += ["-U", SUPERUSER, "-d", "postgres", "-t", "3"]
     try:
-        _connect(postmaster, "postgres", 3).close()
-    except psycopg2.Error:
+        rc, _ = _run(args, None, 15)
+    except EmbeddedPostgresError:
         return False
-    return True
+    return rc == 0
 
 
 def _wait_until_ready(postmaster: _Postmaster, timeout: float) -> bool:
@@ -793,7 +810,10 @@ def _flock(path: Path, what: str, timeout: float = LOCK_TIMEOUT) -> Iterator[Non
     flock locks belong to the open file, so threads of one process exclude each other too.
     The descriptor is close-on-exec, so the server never inherits the lock.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise EmbeddedPostgresError(f"cannot open the {what} lock {path}: {exc}") from exc
     try:
         deadline = time.monotonic() + timeout
         while True:

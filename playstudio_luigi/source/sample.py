@@ -23,7 +23,8 @@ sample always contains the quirks that real exports have:
 * an (hour, user, country) key repeated on two spin rows (with different spins:
   downstream code must sum them);
 * fractional spins, including the exact halves 12.5, 2.5 and 0.5 (round-half-up
-  gives 13, 3 and 1, banker's rounding 12, 2 and 0) and one 0;
+  gives 13, 3 and 1, banker's rounding 12, 2 and 0) and a 0 (given at least
+  four spin rows, which only a single-user spec with no spins to add can miss);
 * the free-text note ``"to be filled by BI"`` in the ``Total Daily Revenue``
   cell of the first spin row;
 * purchases exactly on boundaries: the first and the last second of the span,
@@ -43,6 +44,7 @@ import shutil
 import string
 import sys
 import uuid
+import warnings
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ from openpyxl.writer.excel import ExcelWriter
 
 __all__ = [
     "DATETIME_NUMBER_FORMAT",
+    "EXCEL_MAX_ROWS",
     "PRICES_USD",
     "PURCHASES_HEADER",
     "PURCHASES_SHEET",
@@ -92,6 +95,8 @@ _TEMPLATE_NUMBER_FORMATS: tuple[str, ...] = ("0.00", "0", "0.00", "0.00")
 #: Text format for the id columns of the padding rows.
 _TEXT_NUMBER_FORMAT = "@"
 TEMPLATE_NOTE = "to be filled by BI"
+#: Rows of an Excel worksheet: Excel refuses to show more (openpyxl writes them anyway).
+EXCEL_MAX_ROWS = 1_048_576
 _NOTE_COLUMN = SPINS_HEADER.index("Total Daily Revenue")
 
 _USER_ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -111,14 +116,20 @@ _COPY_CHUNK = 1 << 20
 class SampleSpec:
     """Parameters of a sample workbook; the same spec always gives the same file."""
 
-    purchases: int = 400  # number of purchase rows BEFORE exact duplicates are added
+    # Number of purchase rows BEFORE exact duplicates are added. Excel shows at most
+    # EXCEL_MAX_ROWS rows: with 5% duplicates, 998_642 purchases is the most that fits.
+    purchases: int = 400
     seed: int = 7
     start: datetime = datetime(2022, 4, 1, 0, 0)  # first hour (inclusive)
     hours: int = 48  # data spans [start, start + hours)
     users: int = 40
     countries: tuple[str, ...] = ("US", "CA", "GB", "DE", "FR", "BR")
-    duplicate_ratio: float = 0.05  # share of purchases repeated as exact duplicate rows
-    spins_per_purchase: float = 0.25  # spins rows = purchases * this (at least 1 per hour used)
+    # Share of purchases repeated as exact duplicate rows (at least one when
+    # quirks_guaranteed, even for 0).
+    duplicate_ratio: float = 0.05
+    # Spins rows = purchases * this (more if needed: at least 1 per hour used, and
+    # the quirk rows when quirks_guaranteed).
+    spins_per_purchase: float = 0.25
     padding_rows: int = 300  # fully empty padded rows at the end of Spins Hourly
 
     @property
@@ -374,7 +385,7 @@ def _write_purchases(wb: Workbook, spec: SampleSpec, data: _SampleData) -> None:
     user_ids = data.user_ids
     start = spec.start
     # One styled cell reused for every row: openpyxl serialises each appended
-    # row before the next append, and creating a styled cell per row costs ~20%.
+    # row before the next append, and a new styled cell per row costs ~15% more time.
     date_cell = _styled(ws, DATETIME_NUMBER_FORMAT)
     append = ws.append
     for offset, user, price, tx_id in data.purchases:
@@ -385,42 +396,57 @@ def _write_purchases(wb: Workbook, spec: SampleSpec, data: _SampleData) -> None:
 def _write_spins(wb: Workbook, spec: SampleSpec, data: _SampleData) -> None:
     ws = wb.create_sheet(SPINS_SHEET)
     ws.append(list(SPINS_HEADER))
+    date_cell = _styled(ws, DATETIME_NUMBER_FORMAT)
+    spins_cell = _styled(ws, SPINS_NUMBER_FORMAT)
+    # The template columns are formatted but empty, except for one note.
+    template = [_styled(ws, fmt) for fmt in _TEMPLATE_NUMBER_FORMATS]
+    note_cell = template[_NOTE_COLUMN - len(SPINS_HEADER) + len(template)]
     for i, (hour, user, country, spins) in enumerate(data.spins):
-        date_cell = _styled(ws, DATETIME_NUMBER_FORMAT)
         date_cell.value = spec.start + timedelta(hours=hour)
-        spins_cell = _styled(ws, SPINS_NUMBER_FORMAT)
         spins_cell.value = spins
-        # The template columns are formatted but empty, except for one note.
-        template = [_styled(ws, fmt) for fmt in _TEMPLATE_NUMBER_FORMATS]
-        if i == 0:
-            template[_NOTE_COLUMN - 4].value = TEMPLATE_NOTE
+        note_cell.value = TEMPLATE_NOTE if i == 0 else None
         ws.append([date_cell, data.user_ids[user], spec.countries[country], spins_cell, *template])
     # Padding as real exports have it: rows whose cells hold only a number
-    # format (``<c r="A123" s="1"/>``).  openpyxl skips cells that have neither
-    # a value nor a style, so an unstyled None row would be ``<row r="123"/>``.
-    # Readers: openpyxl yields these rows as all-None tuples; fastexcel 0.21
-    # drops trailing empty rows (height == data rows), and so it does for rows
-    # of "" inline strings (``<c t="inlineStr"/>``) too.
-    formats = (
-        DATETIME_NUMBER_FORMAT,
-        _TEXT_NUMBER_FORMAT,
-        _TEXT_NUMBER_FORMAT,
-        SPINS_NUMBER_FORMAT,
-        *_TEMPLATE_NUMBER_FORMATS,
-    )
+    # format (``<c r="A123" s="1" t="n"/>``). openpyxl skips cells that have
+    # neither a value nor a style, so an unstyled None row would be a bare
+    # ``<row r="123"/>``. Readers: openpyxl yields these rows as all-None tuples;
+    # fastexcel 0.21 drops trailing empty rows (sheet height == data rows), and
+    # it does the same for rows of "" inline strings (``<c t="inlineStr"/>``).
+    padding = [
+        _styled(ws, fmt)
+        for fmt in (
+            DATETIME_NUMBER_FORMAT,
+            _TEXT_NUMBER_FORMAT,
+            _TEXT_NUMBER_FORMAT,
+            SPINS_NUMBER_FORMAT,
+            *_TEMPLATE_NUMBER_FORMATS,
+        )
+    ]
     for _ in range(spec.padding_rows):
-        ws.append([_styled(ws, fmt) for fmt in formats])
+        ws.append(padding)
+
+
+def _warn_if_beyond_excel(sheet: str, rows: int) -> None:
+    if rows > EXCEL_MAX_ROWS:
+        warnings.warn(
+            f"sheet {sheet!r} has {rows} rows, more than Excel's {EXCEL_MAX_ROWS}: "
+            "Excel would not load them all (fastexcel and openpyxl read them)",
+            stacklevel=3,
+        )
 
 
 def write_sample(path: Path | str, spec: SampleSpec = SampleSpec()) -> SampleSummary:
     """Write a sample export for ``spec`` to ``path`` and summarise it.
 
     The file is written next to ``path`` under a temporary name, then renamed,
-    so a reader never sees a half-written workbook.
+    so a reader never sees a half-written workbook. Warns (``UserWarning``) when
+    a sheet has more rows than Excel can hold.
     """
     spec.validate()
     path = Path(path)
     data = _generate(spec)
+    _warn_if_beyond_excel(PURCHASES_SHEET, 1 + len(data.purchases))
+    _warn_if_beyond_excel(SPINS_SHEET, 1 + len(data.spins) + spec.padding_rows)
 
     wb = Workbook(write_only=True)
     exported_at = spec.end  # the export is made when the span is over

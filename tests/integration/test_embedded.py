@@ -33,6 +33,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 IS_ROOT = os.geteuid() == 0
+NOBODY = 65534
 
 MakeHome = Callable[..., Path]
 
@@ -64,16 +65,12 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
 
 
 def _postmasters(data_dir: Path) -> list[int]:
-    """PIDs of live postmasters of ``data_dir`` (the only processes carrying ``-D``)."""
-    target = os.path.realpath(data_dir)
-    found = []
-    for p in _postgres_processes(data_dir):
-        try:
-            if embedded._cmdline_data_dir(p.cmdline()) == target:
-                found.append(p.pid)
-        except psutil.Error:
-            pass
-    return found
+    """PIDs of live postmasters of ``data_dir``."""
+    return [
+        p.pid
+        for p in psutil.process_iter()
+        if p.pid != os.getpid() and embedded._belongs_to(p, data_dir, postmaster=True)
+    ]
 
 
 def _query(dsn: str, sql: str) -> list[tuple]:
@@ -117,26 +114,35 @@ def _destroy(home: Path) -> None:
 
 @pytest.fixture
 def make_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeHome]:
-    """Factory of fresh home directories, each torn down (server stopped) after the test."""
-    homes: list[Path] = []
+    """Factory of fresh home directories; after the test, each home's server is stopped and
+    its state removed before any directory it lives in.
 
-    def make(base: Path | None = None, name: str = "home") -> Path:
-        home = (base or tmp_path_factory.mktemp("embedded")) / name
+    ``shared=True`` puts the home in a fresh directory every user can traverse (pytest's own
+    temporary root is 0700), owned by ``owner`` when given.
+    """
+    homes: list[Path] = []
+    bases: list[Path] = []
+
+    def make(name: str = "home", *, shared: bool = False, owner: int | None = None) -> Path:
+        if shared:
+            base = Path(tempfile.mkdtemp(prefix="playstudio-embedded-test-"))
+            bases.append(base)
+            base.chmod(0o755)
+            if owner is not None:
+                os.chown(base, owner, owner)
+        else:
+            base = tmp_path_factory.mktemp("embedded")
+        home = base / name
         homes.append(home)
         return home
 
     yield make
-    for home in homes:
-        _destroy(home)
-
-
-@pytest.fixture
-def traversable_dir() -> Iterator[Path]:
-    """A fresh directory every user can traverse (pytest's own tmp root is 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="playstudio-embedded-test-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    try:
+        for home in homes:
+            _destroy(home)
+    finally:
+        for base in bases:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 def _assert_running(status: EmbeddedStatus, dsn: str) -> None:
@@ -328,10 +334,8 @@ def test_concurrent_starts_on_a_fresh_home_make_one_server(make_home: MakeHome) 
     assert log.count("database system is ready to accept connections") == 1
 
 
-def test_long_data_dir_uses_a_short_private_socket_dir(
-    make_home: MakeHome, traversable_dir: Path
-) -> None:
-    home = make_home(traversable_dir / ("deep-" * 16), ".playstudio")
+def test_long_data_dir_uses_a_short_private_socket_dir(make_home: MakeHome) -> None:
+    home = make_home(f"{'deep-' * 16}/.playstudio", shared=True)
     pg = EmbeddedPostgres(home)
     dsn = pg.start()
     status = pg.status()
@@ -347,12 +351,9 @@ def test_long_data_dir_uses_a_short_private_socket_dir(
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="root-only behaviour")
-def test_root_runs_server_as_system_user_from_copied_binaries(
-    make_home: MakeHome, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    private = tmp_path_factory.mktemp("private")
-    private.chmod(0o700)  # like /root: the server user cannot traverse it
-    home = make_home(private)
+def test_root_runs_server_as_system_user_from_copied_binaries(make_home: MakeHome) -> None:
+    home = make_home()
+    home.parent.chmod(0o700)  # like /root: the server user cannot traverse it
     pg = EmbeddedPostgres(home)
     dsn = pg.start()
     status = pg.status()
@@ -380,74 +381,68 @@ def _interpreter_for_nobody() -> str | None:
 @pytest.mark.skipif(not IS_ROOT, reason="as non-root every other test covers this path")
 def test_non_root_caller_runs_everything_as_itself(make_home: MakeHome) -> None:
     python = _interpreter_for_nobody()
-    if python is None or shutil.which("runuser") is None:
+    runuser = shutil.which("runuser")
+    if python is None or runuser is None:
         pytest.skip("needs runuser and a system python of the same version")
     site_packages = next(p for p in sys.path if p.endswith("site-packages"))
-    base = Path(tempfile.mkdtemp(prefix="playstudio-embedded-nobody-"))
-    os.chown(base, 65534, 65534)
-    home = make_home(base, ".playstudio")
+    home = make_home(".playstudio", shared=True, owner=NOBODY)
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO}:{site_packages}"}
     preflight = subprocess.run(
-        ["runuser", "-u", "nobody", "--", python, "-c", "import psutil, psycopg2"],
+        [runuser, "-u", "nobody", "--", python, "-c", "import psutil, psycopg2"],
         env=env,
         capture_output=True,
         text=True,
         check=False,
     )
     if preflight.returncode != 0:
-        shutil.rmtree(base, ignore_errors=True)
         pytest.skip(f"the venv's packages do not import under {python}: {preflight.stderr}")
-    try:
-        code = f"""
-            import json, psycopg2
-            from pathlib import Path
-            from playstudio_luigi.db.embedded import EmbeddedPostgres
-            pg = EmbeddedPostgres(Path({str(home)!r}))
-            dsn = pg.start()
-            assert pg.start() == dsn
-            conn = psycopg2.connect(dsn)
-            with conn.cursor() as cur:
-                cur.execute("select 1")
-                assert cur.fetchone() == (1,)
-            conn.close()
-            status = pg.status()
-            print(json.dumps({{"dsn": dsn, "pid": status.pid, "data_dir": str(status.data_dir)}}))
-            """
-        result = subprocess.run(
-            ["runuser", "-u", "nobody", "--", python, "-c", textwrap.dedent(code)],
-            env=env,
-            cwd="/",
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        info = json.loads(result.stdout)
-        assert info["data_dir"] == str(home / "pgdata")
-        assert psutil.Process(info["pid"]).username() == "nobody"
-        assert embedded._package_bin_dir() in Path(psutil.Process(info["pid"]).exe()).parents
+    code = f"""
+        import json, psycopg2
+        from pathlib import Path
+        from playstudio_luigi.db.embedded import EmbeddedPostgres
+        pg = EmbeddedPostgres(Path({str(home)!r}))
+        dsn = pg.start()
+        assert pg.start() == dsn
+        conn = psycopg2.connect(dsn)
+        with conn.cursor() as cur:
+            cur.execute("select 1")
+            assert cur.fetchone() == (1,)
+        conn.close()
+        status = pg.status()
+        print(json.dumps({{"dsn": dsn, "pid": status.pid, "data_dir": str(status.data_dir)}}))
+        """
+    result = subprocess.run(
+        [runuser, "-u", "nobody", "--", python, "-c", textwrap.dedent(code)],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert info["data_dir"] == str(home / "pgdata")
+    assert psutil.Process(info["pid"]).username() == "nobody"
+    assert embedded._package_bin_dir() in Path(psutil.Process(info["pid"]).exe()).parents
 
-        stop = subprocess.run(
-            [
-                "runuser",
-                "-u",
-                "nobody",
-                "--",
-                python,
-                "-c",
-                "from pathlib import Path; from playstudio_luigi.db.embedded import "
-                f"EmbeddedPostgres; EmbeddedPostgres(Path({str(home)!r})).stop()",
-            ],
-            env=env,
-            cwd="/",
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert stop.returncode == 0, stop.stderr
-        _wait_dead(info["pid"])
-    finally:
-        _destroy(home)
-        shutil.rmtree(base, ignore_errors=True)
+    stop = subprocess.run(
+        [
+            runuser,
+            "-u",
+            "nobody",
+            "--",
+            python,
+            "-c",
+            "from pathlib import Path; from playstudio_luigi.db.embedded import "
+            f"EmbeddedPostgres; EmbeddedPostgres(Path({str(home)!r})).stop()",
+        ],
+        env=env,
+        cwd="/",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert stop.returncode == 0, stop.stderr
+    _wait_dead(info["pid"])

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playstudio_luigi.source import sample
 from playstudio_luigi.source.sample import (
     DATETIME_NUMBER_FORMAT,
     PRICES_USD,
@@ -317,6 +318,13 @@ def test_padding_rows_are_real_but_empty(tmp_path: Path) -> None:
     assert all(len(row) == len(SPINS_HEADER) for row in book.padding)
 
 
+def test_warns_beyond_excel_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sample, "EXCEL_MAX_ROWS", 100)
+    with pytest.warns(UserWarning, match="'Purchases' has 106 rows, more than Excel's 100"):
+        summary = write_sample(tmp_path / "s.xlsx", SampleSpec(purchases=100, padding_rows=0))
+    assert summary.purchase_rows == 105
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -409,7 +417,7 @@ def test_invariants_over_small_specs(
     assert len({r[1] for r in book.purchases} | {r[1] for r in book.spins}) <= users
     hours_seen = {hour_of(r[0]) for r in book.purchases} | {r[0] for r in book.spins}
     assert (summary.first_hour, summary.last_hour) == (min(hours_seen), max(hours_seen))
-    if spec.quirks_guaranteed and duplicate_ratio > 0:
+    if spec.quirks_guaranteed:
         found = quirks(book)
         found.pop("many_prices")
         if padding_rows == 0:

@@ -1,0 +1,226 @@
+"""The ``playstudio-luigi`` command: backfill, demo, sample, db, summary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+
+import luigi
+from luigi.execution_summary import LuigiStatusCode
+
+import playstudio_luigi
+from playstudio_luigi import config
+from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between
+
+BUNDLED_SAMPLE = files("playstudio_luigi") / "sample_data" / "playstudio_sample.xlsx"
+HOUR_FORMATS = ("%Y-%m-%dT%H", "%Y-%m-%dT%H%M", "%Y-%m-%d")
+
+
+def parse_hour(text: str) -> datetime:
+    """``2022-04-01T22`` (or ``2022-04-01``) as a naive UTC datetime."""
+    for fmt in HOUR_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise argparse.ArgumentTypeError(f"{text!r} is not an hour like 2022-04-01T22")
+
+
+def run_backfill(
+    start: datetime,
+    stop: datetime,
+    *,
+    workers: int = 1,
+    scheduler_host: str | None = None,
+    scheduler_port: int | None = None,
+    log_level: str = "WARNING",
+) -> bool:
+    """Run every task needed for gold of the hours in ``[start, stop)``; True if all succeeded.
+
+    Unlike Luigi's range tools there is no look-back window: the whole range is scheduled.
+    """
+    hours = hours_between(start, stop)
+    if not hours:
+        raise SystemExit(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
+    scheduler: dict[str, object] = {"local_scheduler": scheduler_host is None}
+    if scheduler_host is not None:
+        scheduler["scheduler_host"] = scheduler_host
+        if scheduler_port is not None:
+            scheduler["scheduler_port"] = scheduler_port
+    result = luigi.build(
+        [playstudio_luigi.HourlyPipeline(hour=hour) for hour in hours],
+        workers=workers,
+        detailed_summary=True,
+        log_level=log_level,
+        **scheduler,
+    )
+    print(result.summary_text.strip(), file=sys.stderr)
+    return result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    ok = run_backfill(
+        args.start,
+        args.stop,
+        workers=args.workers,
+        scheduler_host=args.scheduler_host,
+        scheduler_port=args.scheduler_port,
+        log_level=args.log_level,
+    )
+    return 0 if ok else 1
+
+
+def _print_summary(start: datetime, stop: datetime) -> None:
+    from playstudio_luigi.db.connection import connect
+    from playstudio_luigi.summary import gold_summary
+
+    connection = connect()
+    try:
+        print(gold_summary(connection, start, stop).render())
+    finally:
+        connection.close()
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from playstudio_luigi.source.schema import PURCHASES, SPINS
+    from playstudio_luigi.source.reader import read_sheet
+
+    sample = Path(str(BUNDLED_SAMPLE))
+    os.environ[config.SOURCE_ENV] = str(sample)
+    times = [
+        t
+        for layout in (PURCHASES, SPINS)
+        for t in read_sheet(sample, layout)["event_time"].to_pylist()
+        if t is not None
+    ]
+    start, stop = floor_hour(min(times)), floor_hour(max(times)) + ONE_HOUR
+    print(f"source: bundled sample {sample}", file=sys.stderr)
+    print(f"hours: {start:%Y-%m-%dT%H} .. {stop:%Y-%m-%dT%H} (exclusive)", file=sys.stderr)
+    ok = run_backfill(start, stop, workers=args.workers, log_level=args.log_level)
+    _print_summary(start, stop)
+    return 0 if ok else 1
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    _print_summary(args.start, args.stop)
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from playstudio_luigi.source.sample import SampleSpec, write_sample
+
+    spec = SampleSpec(
+        purchases=args.purchases,
+        seed=args.seed,
+        start=args.start,
+        hours=args.hours,
+        users=args.users,
+    )
+    summary = write_sample(Path(args.out), spec)
+    print(
+        f"wrote {summary.path}: {summary.purchase_rows} purchase rows "
+        f"({summary.unique_transactions} transactions), {summary.spin_rows} spin rows, "
+        f"hours {summary.first_hour:%Y-%m-%dT%H}..{summary.last_hour:%Y-%m-%dT%H}"
+    )
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+    if config.configured_dsn() is not None and args.action != "url":
+        print(
+            f"{config.DSN_ENV} is set: the embedded database is not used", file=sys.stderr
+        )
+        return 2
+    if config.configured_dsn() is not None:
+        from playstudio_luigi.redaction import redact_dsn
+
+        print(redact_dsn(config.configured_dsn()))
+        return 0
+    server = EmbeddedPostgres(config.home_dir())
+    try:
+        if args.action == "start":
+            print(server.start())
+        elif args.action == "stop":
+            server.stop()
+            print("stopped")
+        elif args.action == "url":
+            print(server.url())
+        else:
+            status = server.status()
+            state = f"running (pid {status.pid})" if status.running else "stopped"
+            print(f"{state}\ndata directory: {status.data_dir}")
+            if status.dsn:
+                print(f"url: {status.dsn}")
+            return 0 if status.running else 3
+    except EmbeddedPostgresError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="playstudio-luigi",
+        description="PlayStudio exports into a PostgreSQL warehouse (bronze, silver, gold).",
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", help="Luigi log level (default: WARNING)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    backfill = commands.add_parser(
+        "backfill", help="run everything needed for gold of the hours in [start, stop)"
+    )
+    backfill.add_argument("--start", type=parse_hour, required=True, help="first hour, inclusive")
+    backfill.add_argument("--stop", type=parse_hour, required=True, help="last hour, exclusive")
+    backfill.add_argument("--workers", type=int, default=1)
+    backfill.add_argument("--scheduler-host", help="central luigid host (default: local scheduler)")
+    backfill.add_argument("--scheduler-port", type=int)
+    backfill.set_defaults(handler=_cmd_backfill)
+
+    demo = commands.add_parser(
+        "demo", help="load the bundled sample end to end and print a gold summary"
+    )
+    demo.add_argument("--workers", type=int, default=1)
+    demo.set_defaults(handler=_cmd_demo)
+
+    summary = commands.add_parser("summary", help="print a summary of gold for [start, stop)")
+    summary.add_argument("--start", type=parse_hour, required=True)
+    summary.add_argument("--stop", type=parse_hour, required=True)
+    summary.set_defaults(handler=_cmd_summary)
+
+    sample = commands.add_parser("sample", help="write a workbook in the source format")
+    sample.add_argument("--out", required=True, help="path of the .xlsx to write")
+    sample.add_argument("--purchases", type=int, default=400)
+    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--start", type=parse_hour, default=datetime(2022, 4, 1))
+    sample.add_argument("--hours", type=int, default=48)
+    sample.add_argument("--users", type=int, default=40)
+    sample.set_defaults(handler=_cmd_sample)
+
+    db = commands.add_parser("db", help="manage the embedded PostgreSQL")
+    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.set_defaults(handler=_cmd_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return args.handler(args)
+    except config.ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Each layer on a tiny hand-made workbook, against rows written out by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime as dt
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+
+from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
+from playstudio_luigi.testing import run, table_rows, write_workbook
+
+pytestmark = pytest.mark.integration
+
+T1, T2, T3, T4, T5, T6 = (f"00000000-0000-4000-8000-00000000000{i}" for i in range(1, 7))
+
+PURCHASES = [
+    (dt(2022, 4, 1, 22, 3, 5), "U1", "PriceInUSD=4.99", T1),  # row 2
+    (dt(2022, 4, 1, 22, 3, 5), "U1", "PriceInUSD=4.99", T1),  # row 3: exact duplicate
+    (dt(2022, 4, 1, 22, 4, 59), "U2", "PriceInUSD=1.99", T2),  # row 4: last second of 22:00
+    (dt(2022, 4, 1, 22, 5, 0), "U2", "PriceInUSD=0.99", T3),  # row 5: first second of 22:05
+    (dt(2022, 4, 1, 22, 59, 59), "U1", "PriceInUSD=9.99", T4),  # row 6
+    (dt(2022, 4, 1, 22, 10, 0), "U4", "PriceInEUR=1.00", T5),  # row 7: not USD
+    (dt(2022, 4, 1, 23, 0, 0), "U1", "PriceInUSD=19.99", T6),  # row 8: next hour, same day
+]
+SPINS = [
+    (dt(2022, 4, 1, 22), "U1", "US", 10.5),  # row 2
+    (dt(2022, 4, 1, 22), "U1", "CA", 3),  # row 3
+    (dt(2022, 4, 1, 22), "U1", "US", 1, None, None, None, "note by BI"),  # row 4: same key
+    (dt(2022, 4, 1, 22), "U3", "CA", 2.5),  # row 5
+    (dt(2022, 4, 1, 22), "U5", "GB", 4),  # row 6
+    (dt(2022, 4, 1, 22), "U5", "DE", 4),  # row 7: tie with GB
+    (dt(2022, 4, 1, 23), "U1", "CA", 7),  # row 8
+]
+
+
+@pytest.fixture
+def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = write_workbook(tmp_path / "export.xlsx", PURCHASES, SPINS)
+    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(path))
+    return path
+
+
+def test_bronze_and_quarantine(db, source):
+    assert run([FiveMinutePipeline(interval=dt(2022, 4, 1, 22, m)) for m in range(0, 60, 5)])
+    bronze = table_rows(
+        db, "bronze.bronze_purchases", ["interval_start", "source_row", "transaction_id", "revenue"]
+    )
+    assert bronze == [
+        (dt(2022, 4, 1, 22, 0), 2, T1, "PriceInUSD=4.99"),
+        (dt(2022, 4, 1, 22, 0), 3, T1, "PriceInUSD=4.99"),
+        (dt(2022, 4, 1, 22, 0), 4, T2, "PriceInUSD=1.99"),
+        (dt(2022, 4, 1, 22, 5), 5, T3, "PriceInUSD=0.99"),
+        (dt(2022, 4, 1, 22, 55), 6, T4, "PriceInUSD=9.99"),
+    ]
+    quarantine = table_rows(
+        db, "ops.quarantine", ["sheet", "interval_start", "source_row", "raw_values", "reasons"]
+    )
+    assert quarantine == [
+        (
+            "Purchases",
+            dt(2022, 4, 1, 22, 10),
+            7,
+            {
+                "date": "2022-04-01 22:10:00",
+                "userId": "U4",
+                "revenue": "PriceInEUR=1.00",
+                "transaction_id": T5,
+            },
+            ["revenue currency 'EUR' is not accepted (accepted: USD)"],
+        )
+    ]
+
+
+def test_silver(db, source):
+    assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22))])
+    silver = table_rows(
+        db,
+        "silver.silver_purchases",
+        ["transaction_id", "event_time", "app_hour", "user_id", "revenue", "source_copies"],
+    )
+    assert silver == [
+        (T1, dt(2022, 4, 1, 22, 3, 5), dt(2022, 4, 1, 22), "U1", D("4.99"), 2),
+        (T2, dt(2022, 4, 1, 22, 4, 59), dt(2022, 4, 1, 22), "U2", D("1.99"), 1),
+        (T3, dt(2022, 4, 1, 22, 5, 0), dt(2022, 4, 1, 22), "U2", D("0.99"), 1),
+        (T4, dt(2022, 4, 1, 22, 59, 59), dt(2022, 4, 1, 22), "U1", D("9.99"), 1),
+    ]
+    spins = table_rows(
+        db, "silver.silver_spins_hourly", ["app_hour", "user_id", "country", "total_spins"]
+    )
+    assert spins == [
+        (dt(2022, 4, 1, 22), "U1", "CA", D("3")),
+        (dt(2022, 4, 1, 22), "U1", "US", D("11.5")),
+        (dt(2022, 4, 1, 22), "U3", "CA", D("2.5")),
+        (dt(2022, 4, 1, 22), "U5", "DE", D("4")),
+        (dt(2022, 4, 1, 22), "U5", "GB", D("4")),
+    ]
+
+
+GOLD_COLUMNS = [
+    "app_hour",
+    "user_id",
+    "country",
+    "total_spins_hourly",
+    "total_revenue_hourly",
+    "amount_purchases_hourly",
+    "avg_revenue_per_purchase_hourly",
+    "total_revenue_per_user_daily",
+]
+
+
+def test_gold_rules_and_daily_refresh(db, source):
+    h22, h23 = dt(2022, 4, 1, 22), dt(2022, 4, 1, 23)
+    assert run([HourlyPipeline(hour=h22)])
+    gold = table_rows(db, "gold.aggregated_final_table", GOLD_COLUMNS)
+    assert gold == [
+        # U1: US has 11.5 spins vs CA 3; 14.5 spins round half up to 15
+        (h22, "U1", "US", 15, D("14.98"), 2, D("7.49"), D("14.98")),
+        # U2 bought but did not spin
+        (h22, "U2", "UNKNOWN", 0, D("2.98"), 2, D("1.49"), D("2.98")),
+        # U3 spun 2.5 -> 3, bought nothing: average 0
+        (h22, "U3", "CA", 3, D("0.00"), 0, D("0"), D("0.00")),
+        # U5: tie between GB and DE goes to DE (alphabetical)
+        (h22, "U5", "DE", 8, D("0.00"), 0, D("0"), D("0.00")),
+    ]
+
+    # Loading the next hour of the same day refreshes U1's daily revenue on the 22:00 row too.
+    assert run([HourlyPipeline(hour=h23)])
+    gold = table_rows(db, "gold.aggregated_final_table", GOLD_COLUMNS)
+    assert gold == [
+        (h22, "U1", "US", 15, D("14.98"), 2, D("7.49"), D("34.97")),
+        (h22, "U2", "UNKNOWN", 0, D("2.98"), 2, D("1.49"), D("2.98")),
+        (h22, "U3", "CA", 3, D("0.00"), 0, D("0"), D("0.00")),
+        (h22, "U5", "DE", 8, D("0.00"), 0, D("0"), D("0.00")),
+        (h23, "U1", "CA", 7, D("19.99"), 1, D("19.99"), D("34.97")),
+    ]
+
+
+def test_markers_written_with_counts(db, source):
+    assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22))])
+    with db.cursor() as cursor:
+        cursor.execute(
+            "select details from ops.task_markers"
+            " where task_family = 'LoadBronzePurchases' and interval_start = %s",
+            (dt(2022, 4, 1, 22, 10),),
+        )
+        (details,) = cursor.fetchone()
+    assert details == {
+        "sheet": "Purchases",
+        "source_rows": 1,
+        "bronze_rows": 0,
+        "quarantined_rows": 1,
+    }
