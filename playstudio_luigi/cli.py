@@ -88,8 +88,8 @@ def _print_summary(start: datetime, stop: datetime) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from playstudio_luigi.source.schema import PURCHASES, SPINS
     from playstudio_luigi.source.reader import read_sheet
+    from playstudio_luigi.source.schema import PURCHASES, SPINS
 
     sample = Path(str(BUNDLED_SAMPLE))
     os.environ[config.SOURCE_ENV] = str(sample)
@@ -135,9 +135,7 @@ def _cmd_db(args: argparse.Namespace) -> int:
     from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
     if config.configured_dsn() is not None and args.action != "url":
-        print(
-            f"{config.DSN_ENV} is set: the embedded database is not used", file=sys.stderr
-        )
+        print(f"{config.DSN_ENV} is set: the embedded database is not used", file=sys.stderr)
         return 2
     if config.configured_dsn() is not None:
         from playstudio_luigi.redaction import redact_dsn
@@ -171,9 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="playstudio-luigi",
         description="PlayStudio exports into a PostgreSQL warehouse (bronze, silver, gold).",
     )
-    parser.add_argument(
-        "--log-level", default="WARNING", help="Luigi log level (default: WARNING)"
-    )
+    parser.add_argument("--log-level", default="WARNING", help="Luigi log level (default: WARNING)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     backfill = commands.add_parser(

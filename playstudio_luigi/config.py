@@ -24,7 +24,7 @@ class ConfigurationError(RuntimeError):
     """A setting is missing or invalid; the message names the setting."""
 
 
-class playstudio(luigi.Config):  # noqa: N801 - the class name is the luigi.cfg section name
+class playstudio(luigi.Config):
     source_path = luigi.Parameter(
         default="",
         description="Source workbook (.xlsx). The PLAYSTUDIO_SOURCE environment variable wins.",
@@ -41,7 +41,7 @@ class playstudio(luigi.Config):  # noqa: N801 - the class name is the luigi.cfg 
 
 
 def source_path() -> Path:
-    """The configured source workbook, from ``PLAYSTUDIO_SOURCE`` or ``[playstudio] source_path``."""
+    """The source workbook: ``PLAYSTUDIO_SOURCE``, else ``[playstudio] source_path``."""
     raw = os.environ.get(SOURCE_ENV) or playstudio().source_path
     if not raw:
         raise ConfigurationError(

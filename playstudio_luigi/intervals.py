@@ -11,7 +11,7 @@ ONE_DAY = timedelta(days=1)
 
 
 class IntervalNotClosedError(RuntimeError):
-    """The interval (plus its allowed lateness) has not ended yet; loading it now would be partial."""
+    """The interval (plus its allowed lateness) has not ended: loading it now would be partial."""
 
 
 @dataclass(frozen=True, order=True)
@@ -92,7 +92,8 @@ def ensure_closed(
     if not is_closed(interval, now, allowed_lateness):
         ready = interval.end + allowed_lateness
         raise IntervalNotClosedError(
-            f"{what} {interval} is not closed yet: it can be processed from {ready:%Y-%m-%d %H:%M:%S}"
+            f"{what} {interval} is not closed yet: it can be processed from "
+            f"{ready:%Y-%m-%d %H:%M:%S}"
             f" UTC (interval end + allowed lateness of {allowed_lateness}); refusing a partial load"
         )
 

@@ -48,9 +48,7 @@ def gold_summary(
     params = {"start": start, "stop": stop}
     with connection.cursor() as cursor:
         cursor.execute(render("reports/gold_summary.sql"), params)
-        rows, hours, users, first, last, revenue, purchases, spins, quarantined = (
-            cursor.fetchone()
-        )
+        rows, hours, users, first, last, revenue, purchases, spins, quarantined = cursor.fetchone()
         cursor.execute(render("reports/revenue_by_country.sql"), params)
         by_country = [(country, amount) for country, amount in cursor.fetchall()]
     return GoldSummary(

@@ -64,7 +64,11 @@ def write_workbook(
 def run(tasks: Sequence[luigi.Task], workers: int = 1) -> bool:
     """Build ``tasks`` with a local scheduler; True when every task succeeded."""
     result = luigi.build(
-        list(tasks), workers=workers, local_scheduler=True, detailed_summary=True, log_level="WARNING"
+        list(tasks),
+        workers=workers,
+        local_scheduler=True,
+        detailed_summary=True,
+        log_level="WARNING",
     )
     return result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
 
@@ -77,7 +81,9 @@ def table_rows(
     """Rows of ``schema.table`` projected on ``columns``, sorted, as tuples."""
     schema, name = table.split(".")
     query = sql.SQL("select {} from {}.{}").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema), sql.Identifier(name)
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.Identifier(schema),
+        sql.Identifier(name),
     )
     with connection.cursor() as cursor:
         cursor.execute(query)

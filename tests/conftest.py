@@ -8,6 +8,7 @@ fail with the reason: they never skip.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,14 +34,18 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         return
-    from playstudio_luigi.db.embedded import EmbeddedPostgres
+    from playstudio_luigi.db.embedded import SYSTEM_ROOT, EmbeddedPostgres
 
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg-home"))
     url = server.start()  # raises (test error, not skip) when the server cannot start
     try:
         yield url
     finally:
+        data_dir = server.status().data_dir
         server.stop()
+        # As root, a home under pytest's 0700 temp dir puts PGDATA under /var/lib: clean it.
+        if SYSTEM_ROOT in data_dir.parents:
+            shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @contextmanager

@@ -11,9 +11,7 @@ import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 
-def copy_arrow(
-    cursor: psycopg2.extensions.cursor, schema: str, table: str, data: pa.Table
-) -> int:
+def copy_arrow(cursor: psycopg2.extensions.cursor, schema: str, table: str, data: pa.Table) -> int:
     """COPY ``data`` into ``schema.table`` (columns matched by name); returns the row count.
 
     Arrow writes nulls as unquoted empty fields and strings always quoted, which is exactly how

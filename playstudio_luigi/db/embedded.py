@@ -797,10 +797,9 @@ def _create_database(postmaster: _Postmaster) -> None:
 
 
 def _dsn(postmaster: _Postmaster) -> str:
-    dsn = f"postgresql://{SUPERUSER}@/{DATABASE}?host={quote(str(postmaster.socket_dir), safe='/')}"
-    if postmaster.port != PORT:
-        dsn += f"&port={postmaster.port}"
-    return dsn
+    # The port is always explicit: a PGPORT in the environment must not redirect the client.
+    socket_dir = quote(str(postmaster.socket_dir), safe="/")
+    return f"postgresql://{SUPERUSER}@/{DATABASE}?host={socket_dir}&port={postmaster.port}"
 
 
 @contextlib.contextmanager

@@ -97,8 +97,10 @@ class IntervalTask(luigi.Task):
         prepared = self.prepare()
         family = self.marker_family()
         with transaction() as connection, connection.cursor() as cursor:
-            cursor.execute("select pg_advisory_xact_lock(hashtext(%s), %s)", _lock_keys(
-                family, self.window.start))
+            cursor.execute(
+                "select pg_advisory_xact_lock(hashtext(%s), %s)",
+                _lock_keys(family, self.window.start),
+            )
             if markers.marker_in_transaction(cursor, family, self.window.start):
                 logger.info("%s: already completed by a concurrent run", self.task_id)
                 return
@@ -145,4 +147,3 @@ class HourTask(IntervalTask):
     @classmethod
     def interval_start_of(cls, value: datetime) -> datetime:
         return hour_interval(value.replace(minute=0, second=0, microsecond=0)).start
-

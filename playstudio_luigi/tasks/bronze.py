@@ -28,9 +28,7 @@ class BronzeMixin:
         context = {
             "table": self.table,
             "staging_table": self.staging_table,
-            "value_columns": [
-                f for f in self.layout.fields if f not in ("event_time", "user_id")
-            ],
+            "value_columns": [f for f in self.layout.fields if f not in ("event_time", "user_id")],
         }
         params = {"interval_start": self.window.start, "sheet": self.layout.name}
         cursor.execute(render("bronze/load.sql", **context), params)

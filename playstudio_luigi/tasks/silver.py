@@ -19,9 +19,7 @@ class SilverPurchases(FiveMinuteTask):
         return LoadBronzePurchases(interval=self.interval)
 
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
-        cursor.execute(
-            render("silver/silver_purchases.sql"), {"interval_start": self.window.start}
-        )
+        cursor.execute(render("silver/silver_purchases.sql"), {"interval_start": self.window.start})
         cursor.execute(
             "select count(*) from silver.silver_purchases where interval_start = %s",
             (self.window.start,),

@@ -26,7 +26,9 @@ class ValidateMixin:
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
         value_columns = [f for f in self.layout.fields if f not in ("event_time", "user_id")]
         cursor.execute(
-            render("staging/select_batch.sql", table=self.staging_table, value_columns=value_columns),
+            render(
+                "staging/select_batch.sql", table=self.staging_table, value_columns=value_columns
+            ),
             {"interval_start": self.window.start},
         )
         names = [column.name for column in cursor.description]

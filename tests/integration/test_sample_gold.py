@@ -22,16 +22,24 @@ pytestmark = pytest.mark.integration
 SAMPLE = Path(str(BUNDLED_SAMPLE))
 START, STOP = datetime(2022, 4, 1), datetime(2022, 4, 3)
 GOLD_COLUMNS = [
-    "app_hour", "user_id", "country", "total_spins_hourly", "total_revenue_hourly",
-    "amount_purchases_hourly", "avg_revenue_per_purchase_hourly", "total_revenue_per_user_daily",
+    "app_hour",
+    "user_id",
+    "country",
+    "total_spins_hourly",
+    "total_revenue_hourly",
+    "amount_purchases_hourly",
+    "avg_revenue_per_purchase_hourly",
+    "total_revenue_per_user_daily",
 ]
 
 
 @pytest.fixture(scope="module")
 def loaded(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One database with the bundled sample backfilled once (shared by this module's tests)."""
-    with fresh_database(pg_admin_url, tmp_path_factory.mktemp("home")) as url, \
-            pytest.MonkeyPatch.context() as patch:
+    with (
+        fresh_database(pg_admin_url, tmp_path_factory.mktemp("home")) as url,
+        pytest.MonkeyPatch.context() as patch,
+    ):
         patch.setenv("PLAYSTUDIO_SOURCE", str(SAMPLE))
         assert run_backfill(START, STOP, workers=1)
         yield url
@@ -47,9 +55,13 @@ def conn(loaded: str) -> Iterator[psycopg2.extensions.connection]:
 
 def test_gold_equals_independent_pandas_model(conn):
     expected = gold_reference(SAMPLE)
-    actual = pd.DataFrame(
-        table_rows(conn, "gold.aggregated_final_table", GOLD_COLUMNS), columns=GOLD_COLUMNS
-    ).sort_values(["app_hour", "user_id"]).reset_index(drop=True)
+    actual = (
+        pd.DataFrame(
+            table_rows(conn, "gold.aggregated_final_table", GOLD_COLUMNS), columns=GOLD_COLUMNS
+        )
+        .sort_values(["app_hour", "user_id"])
+        .reset_index(drop=True)
+    )
     assert len(actual) == len(expected) > 0
     for column in GOLD_COLUMNS:
         if column == "avg_revenue_per_purchase_hourly":
@@ -75,9 +87,15 @@ def test_sample_quirks_reach_gold(conn):
 
 def _snapshot(conn) -> dict[str, list[tuple]]:
     tables = {
-        "gold.aggregated_final_table": GOLD_COLUMNS + ["updated_at"],
+        "gold.aggregated_final_table": [*GOLD_COLUMNS, "updated_at"],
         "silver.silver_purchases": ["transaction_id", "revenue", "loaded_at"],
-        "silver.silver_spins_hourly": ["app_hour", "user_id", "country", "total_spins", "loaded_at"],
+        "silver.silver_spins_hourly": [
+            "app_hour",
+            "user_id",
+            "country",
+            "total_spins",
+            "loaded_at",
+        ],
         "bronze.bronze_purchases": ["interval_start", "source_row", "extracted_at"],
         "ops.task_markers": ["task_family", "interval_start", "completed_at"],
     }

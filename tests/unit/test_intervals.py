@@ -59,7 +59,7 @@ def test_closed_only_after_end_plus_lateness():
     lateness = timedelta(minutes=2)
     assert not is_closed(interval, datetime(2022, 4, 1, 22, 11, 59), lateness)
     assert is_closed(interval, datetime(2022, 4, 1, 22, 12), lateness)
-    with pytest.raises(IntervalNotClosedError, match="not closed yet.*22:12:00"):
+    with pytest.raises(IntervalNotClosedError, match=r"not closed yet.*22:12:00"):
         ensure_closed(interval, datetime(2022, 4, 1, 22, 10), lateness, "ExtractPurchases")
 
 

@@ -29,7 +29,12 @@ def test_headers_match_case_and_whitespace_insensitively(tmp_path: Path):
     )
     table = read_sheet(path, PURCHASES)
     assert table.column_names == [
-        "source_row", "event_time", "user_id", "revenue", "transaction_id", "cell_errors",
+        "source_row",
+        "event_time",
+        "user_id",
+        "revenue",
+        "transaction_id",
+        "cell_errors",
     ]
     assert table.to_pylist() == [
         {
@@ -47,20 +52,24 @@ def test_missing_column_names_file_sheet_and_column(tmp_path: Path):
     path = write_workbook(
         tmp_path / "w.xlsx", purchase_header=("date", "userId", "revenue"), purchases=[]
     )
-    with pytest.raises(SourceFormatError, match=r"w\.xlsx: sheet 'Purchases' has no column 'transaction_id'"):
+    with pytest.raises(
+        SourceFormatError, match=r"w\.xlsx: sheet 'Purchases' has no column 'transaction_id'"
+    ):
         read_sheet(path, PURCHASES)
 
 
 def test_missing_sheet_is_named(tmp_path: Path):
     path = write_workbook(tmp_path / "w.xlsx", sheets=("Purchases", ""))
-    with pytest.raises(SourceFormatError, match=r"sheet 'Spins Hourly' not found \(sheets: Purchases\)"):
+    with pytest.raises(
+        SourceFormatError, match=r"sheet 'Spins Hourly' not found \(sheets: Purchases\)"
+    ):
         read_sheet(path, SPINS)
 
 
 def test_unreadable_file_is_a_clear_error(tmp_path: Path):
     path = tmp_path / "not-a-workbook.xlsx"
     path.write_bytes(b"date,userId\n2022-04-01,U1\n")
-    with pytest.raises(SourceFormatError, match="not-a-workbook.xlsx: cannot be read"):
+    with pytest.raises(SourceFormatError, match=r"not-a-workbook\.xlsx: cannot be read"):
         read_sheet(path, PURCHASES)
 
 

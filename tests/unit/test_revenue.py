@@ -23,8 +23,17 @@ def test_parse_revenue(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["4.99", "PriceInUSD=", "PriceInUSD=4.999", "PriceInusd=4.99", "PriceInUSD=-1", "USD=4.99",
-     "PriceInUSD=4,99", "PriceInUSD=1e3", ""],
+    [
+        "4.99",
+        "PriceInUSD=",
+        "PriceInUSD=4.999",
+        "PriceInusd=4.99",
+        "PriceInUSD=-1",
+        "USD=4.99",
+        "PriceInUSD=4,99",
+        "PriceInUSD=1e3",
+        "",
+    ],
 )
 def test_parse_revenue_rejects(text):
     with pytest.raises(ValueError, match="PriceIn<CUR>=<amount>"):

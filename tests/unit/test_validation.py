@@ -13,13 +13,15 @@ UUID = "00000000-0000-4000-8000-000000000001"
 
 def purchases(*rows):
     return pd.DataFrame(
-        rows, columns=["source_row", "event_time", "user_id", "revenue", "transaction_id", "cell_errors"]
+        rows,
+        columns=["source_row", "event_time", "user_id", "revenue", "transaction_id", "cell_errors"],
     )
 
 
 def spins(*rows):
     return pd.DataFrame(
-        rows, columns=["source_row", "event_time", "user_id", "country", "total_spins", "cell_errors"]
+        rows,
+        columns=["source_row", "event_time", "user_id", "country", "total_spins", "cell_errors"],
     )
 
 
@@ -54,7 +56,14 @@ def test_every_reason_is_collected_at_once():
 
 def test_cell_errors_from_the_reader_reject_the_row():
     batch = purchases(
-        (7, None, "U1", "PriceInUSD=1.00", UUID, 'date: expected an Excel datetime, found String("x")'),
+        (
+            7,
+            None,
+            "U1",
+            "PriceInUSD=1.00",
+            UUID,
+            'date: expected an Excel datetime, found String("x")',
+        ),
     )
     assert validate_batch(batch, "purchases").rejected == {
         7: ['date: expected an Excel datetime, found String("x")']
