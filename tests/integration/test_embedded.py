@@ -150,7 +150,7 @@ def _assert_running(status: EmbeddedStatus, dsn: str) -> None:
     assert status.pid is not None and _alive(status.pid)
     assert status.dsn == dsn
     assert status.socket_dir is not None
-    assert dsn == f"postgresql://postgres@/playstudio?host={status.socket_dir}"
+    assert dsn == f"postgresql://postgres@/playstudio?host={status.socket_dir}&port=5432"
     assert _query(dsn, "select 1") == [(1,)]
 
 
