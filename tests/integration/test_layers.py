@@ -152,3 +152,46 @@ def test_markers_written_with_counts(db, source):
         "bronze_rows": 0,
         "quarantined_rows": 1,
     }
+
+
+LAYER_TABLES = {
+    "staging.extract_purchases": ["interval_start", "source_row", "transaction_id"],
+    "bronze.bronze_purchases": ["interval_start", "source_row", "transaction_id"],
+    "ops.quarantine": ["interval_start", "source_row", "reasons"],
+    "silver.silver_purchases": ["transaction_id", "revenue", "source_copies"],
+    "silver.silver_spins_hourly": ["app_hour", "user_id", "country", "total_spins"],
+    "gold.aggregated_final_table": GOLD_COLUMNS,
+}
+
+
+def test_rerunning_an_interval_replaces_its_rows(db, source):
+    hour = dt(2022, 4, 1, 22)
+    assert run([HourlyPipeline(hour=hour)])
+    before = {t: table_rows(db, t, c) for t, c in LAYER_TABLES.items()}
+    assert run([HourlyPipeline(hour=hour)])  # complete: nothing runs
+    # Force every task of the hour to run again, as after a crash before commit or a rerun.
+    with db.cursor() as cursor:
+        cursor.execute("delete from ops.task_markers")
+    assert run([HourlyPipeline(hour=hour)])
+    assert {t: table_rows(db, t, c) for t, c in LAYER_TABLES.items()} == before
+
+
+def test_source_version_is_parsed_once_per_sheet(db, source, monkeypatch):
+    from playstudio_luigi.source import versions
+
+    versions._load_sheet.cache_clear()
+    calls = []
+    real = versions.read_sheet
+    monkeypatch.setattr(
+        versions, "read_sheet", lambda path, layout: calls.append(layout.name) or real(path, layout)
+    )
+    assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22)), HourlyPipeline(hour=dt(2022, 4, 1, 23))])
+    # 24 purchase intervals and 2 spin hours, but one parse per sheet of this version.
+    assert sorted(calls) == ["Purchases", "Spins Hourly"]
+
+    # Another process (cold in-memory cache) reuses the parsed version on disk.
+    versions._load_sheet.cache_clear()
+    with db.cursor() as cursor:
+        cursor.execute("delete from ops.task_markers")
+    assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22))])
+    assert sorted(calls) == ["Purchases", "Spins Hourly"]

@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.readers_loaders`` (see BENCHMARKS.md)."""
