@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -29,7 +30,6 @@ from pathlib import Path
 
 import pandas as pd
 import psycopg2
-import pyarrow as pa
 from psycopg2.extras import execute_values
 
 from playstudio_luigi.db.copy import copy_arrow
@@ -65,7 +65,9 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+    )
 
 
 def main() -> None:
@@ -95,7 +97,8 @@ def main() -> None:
         ["source_row", "event_time", "user_id", "revenue", "transaction_id"]
     )
     rows = table.num_rows
-    dsn = os.environ.get("PLAYSTUDIO_DSN") or EmbeddedPostgres(workdir / "home").start()
+    embedded = None if os.environ.get("PLAYSTUDIO_DSN") else EmbeddedPostgres(workdir / "home")
+    dsn = os.environ.get("PLAYSTUDIO_DSN") or embedded.start()
     connection = psycopg2.connect(dsn)
     frame = table.to_pandas()
     records = list(frame.itertuples(index=False, name=None))
@@ -105,15 +108,14 @@ def main() -> None:
             with connection, connection.cursor() as cursor:
                 cursor.execute(TABLE_DDL)
                 action(cursor)
+
         return run
 
     def copy(cursor) -> None:
         copy_arrow(cursor, "public", "bench_load", table)
 
     def values(cursor) -> None:
-        execute_values(
-            cursor, "insert into bench_load values %s", records, page_size=1000
-        )
+        execute_values(cursor, "insert into bench_load values %s", records, page_size=1000)
 
     from sqlalchemy import create_engine
 
@@ -122,8 +124,9 @@ def main() -> None:
     def to_sql() -> None:
         with connection, connection.cursor() as cursor:
             cursor.execute(TABLE_DDL)
-        frame.to_sql("bench_load", engine, if_exists="append", index=False, method="multi",
-                     chunksize=1000)
+        frame.to_sql(
+            "bench_load", engine, if_exists="append", index=False, method="multi", chunksize=1000
+        )
 
     loaders: dict[str, Callable[[], None]] = {
         "COPY (pipeline)": load(copy),
@@ -133,6 +136,9 @@ def main() -> None:
     load_times = {name: median_seconds(action, args.repeat) for name, action in loaders.items()}
     connection.close()
     engine.dispose()
+    if embedded is not None:
+        embedded.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
 
     report = render(args, rows, read_times, load_times)
     print(report)
@@ -148,8 +154,15 @@ def render(args, rows: int, read_times: dict[str, float], load_times: dict[str, 
         "- versions: "
         + ", ".join(
             f"{p} {version(p)}"
-            for p in ("fastexcel", "pandas", "openpyxl", "python-calamine", "psycopg2-binary",
-                      "SQLAlchemy", "pyarrow")
+            for p in (
+                "fastexcel",
+                "pandas",
+                "openpyxl",
+                "python-calamine",
+                "psycopg2-binary",
+                "SQLAlchemy",
+                "pyarrow",
+            )
         ),
         f"- median of {args.repeat} runs; `python -m bench.readers_loaders "
         f"--purchases {args.purchases} --repeat {args.repeat}`\n",
@@ -159,7 +172,11 @@ def render(args, rows: int, read_times: dict[str, float], load_times: dict[str, 
     base = read_times["fastexcel (pipeline)"]
     for name, seconds in read_times.items():
         lines.append(f"| {name} | {seconds:.2f} | {rows / seconds:,.0f} | {seconds / base:.1f}x |")
-    lines += ["", "| loading into PostgreSQL | seconds | rows/s | vs COPY |", "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "| loading into PostgreSQL | seconds | rows/s | vs COPY |",
+        "|---|---:|---:|---:|",
+    ]
     base = load_times["COPY (pipeline)"]
     for name, seconds in load_times.items():
         lines.append(f"| {name} | {seconds:.2f} | {rows / seconds:,.0f} | {seconds / base:.1f}x |")

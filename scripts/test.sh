@@ -24,6 +24,6 @@ print(f"installed package OK: {where.parent}")
 PY
 )
 
-"$bin/ruff" check playstudio_luigi tests
-"$bin/ruff" format --check playstudio_luigi tests
+"$bin/ruff" check playstudio_luigi tests bench
+"$bin/ruff" format --check playstudio_luigi tests bench
 exec "$bin/pytest" "$@"

@@ -195,3 +195,20 @@ def test_source_version_is_parsed_once_per_sheet(db, source, monkeypatch):
         cursor.execute("delete from ops.task_markers")
     assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22))])
     assert sorted(calls) == ["Purchases", "Spins Hourly"]
+
+
+def test_bulk_complete_answers_for_a_range(db, source):
+    import functools
+
+    from playstudio_luigi import FiveMinutePipeline as Five
+
+    h22, h23 = dt(2022, 4, 1, 22), dt(2022, 4, 1, 23)
+    assert run([HourlyPipeline(hour=h22)])
+    hours = [dt(2022, 4, 1, 21), h22, h23]
+    # Range tools pass functools.partial(task_class, **of_params) as the class.
+    assert HourlyPipeline.bulk_complete.__func__(functools.partial(HourlyPipeline), hours) == [h22]
+    intervals = [dt(2022, 4, 1, 21, 55), dt(2022, 4, 1, 22, 0), dt(2022, 4, 1, 22, 55)]
+    assert Five.bulk_complete(intervals) == intervals[1:]
+    with db.cursor() as cursor:
+        cursor.execute("delete from ops.task_markers where task_family = 'GoldAggregate'")
+    assert HourlyPipeline.bulk_complete(hours) == []
