@@ -112,25 +112,6 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_sample(args: argparse.Namespace) -> int:
-    from playstudio_luigi.source.sample import SampleSpec, write_sample
-
-    spec = SampleSpec(
-        purchases=args.purchases,
-        seed=args.seed,
-        start=args.start,
-        hours=args.hours,
-        users=args.users,
-    )
-    summary = write_sample(Path(args.out), spec)
-    print(
-        f"wrote {summary.path}: {summary.purchase_rows} purchase rows "
-        f"({summary.unique_transactions} transactions), {summary.spin_rows} spin rows, "
-        f"hours {summary.first_hour:%Y-%m-%dT%H}..{summary.last_hour:%Y-%m-%dT%H}"
-    )
-    return 0
-
-
 def _cmd_db(args: argparse.Namespace) -> int:
     from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
@@ -193,14 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--stop", type=parse_hour, required=True)
     summary.set_defaults(handler=_cmd_summary)
 
+    from playstudio_luigi.source import sample as sample_module
+
     sample = commands.add_parser("sample", help="write a workbook in the source format")
-    sample.add_argument("--out", required=True, help="path of the .xlsx to write")
-    sample.add_argument("--purchases", type=int, default=400)
-    sample.add_argument("--seed", type=int, default=7)
-    sample.add_argument("--start", type=parse_hour, default=datetime(2022, 4, 1))
-    sample.add_argument("--hours", type=int, default=48)
-    sample.add_argument("--users", type=int, default=40)
-    sample.set_defaults(handler=_cmd_sample)
+    sample_module.add_arguments(sample)
+    sample.set_defaults(handler=sample_module.run_from_args)
 
     db = commands.add_parser("db", help="manage the embedded PostgreSQL")
     db.add_argument("action", choices=["start", "stop", "status", "url"])

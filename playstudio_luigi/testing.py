@@ -18,16 +18,21 @@ import psycopg2.extensions
 from luigi.execution_summary import LuigiStatusCode
 from psycopg2 import sql
 
-PURCHASE_HEADER = ("date", "userId", "revenue", "transaction_id")
-SPIN_HEADER = (
-    "date",
-    "userId",
+from playstudio_luigi.source.sample import PURCHASES_HEADER, SPINS_HEADER
+
+PURCHASE_HEADER = PURCHASES_HEADER
+SPIN_HEADER = SPINS_HEADER
+
+#: The columns of ``gold.aggregated_final_table`` that carry business values.
+GOLD_COLUMNS = (
+    "app_hour",
+    "user_id",
     "country",
-    "total_spins",
-    "total revenue",
-    "total purchases",
-    "Average revenue per purchase",
-    "Total Daily Revenue",
+    "total_spins_hourly",
+    "total_revenue_hourly",
+    "amount_purchases_hourly",
+    "avg_revenue_per_purchase_hourly",
+    "total_revenue_per_user_daily",
 )
 
 

@@ -482,13 +482,10 @@ def write_sample(path: Path | str, spec: SampleSpec = SampleSpec()) -> SampleSum
     )
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``playstudio-luigi sample`` (and ``python -m ...source.sample``)."""
     default = SampleSpec()
-    parser = argparse.ArgumentParser(
-        prog="python -m playstudio_luigi.source.sample",
-        description="Write a deterministic sample PlayStudio export (.xlsx).",
-    )
-    parser.add_argument("out", type=Path, help="path of the .xlsx file to write")
+    parser.add_argument("--out", type=Path, required=True, help="path of the .xlsx to write")
     parser.add_argument(
         "--purchases",
         type=int,
@@ -522,12 +519,10 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=default.padding_rows,
         help="empty rows after Spins Hourly data (default: %(default)s)",
     )
-    return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point; returns the process exit status."""
-    args = _parse_args(argv)
+def run_from_args(args: argparse.Namespace) -> int:
+    """Write the sample the parsed options describe; returns the process exit status."""
     spec = SampleSpec(
         purchases=args.purchases,
         seed=args.seed,
@@ -547,6 +542,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"hours {summary.first_hour:%Y-%m-%d %H:%M} .. {summary.last_hour:%Y-%m-%d %H:%M}"
     )
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m playstudio_luigi.source.sample --out OUT.xlsx [options]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m playstudio_luigi.source.sample",
+        description="Write a deterministic sample PlayStudio export (.xlsx).",
+    )
+    add_arguments(parser)
+    return run_from_args(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from reference_model import gold_reference
 from playstudio_luigi.cli import BUNDLED_SAMPLE
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.intervals import utcnow
-from playstudio_luigi.testing import table_rows, write_workbook
+from playstudio_luigi.testing import GOLD_COLUMNS, table_rows, write_workbook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -79,16 +79,7 @@ def two_databases(pg_admin_url: str, tmp_path: Path) -> Iterator[tuple[str, str]
 TABLES = {
     "silver.silver_purchases": ["transaction_id", "event_time", "revenue", "source_copies"],
     "silver.silver_spins_hourly": ["app_hour", "user_id", "country", "total_spins"],
-    "gold.aggregated_final_table": [
-        "app_hour",
-        "user_id",
-        "country",
-        "total_spins_hourly",
-        "total_revenue_hourly",
-        "amount_purchases_hourly",
-        "avg_revenue_per_purchase_hourly",
-        "total_revenue_per_user_daily",
-    ],
+    "gold.aggregated_final_table": list(GOLD_COLUMNS),
 }
 
 
@@ -190,6 +181,19 @@ def test_range_by_minutes_loads_silver_purchases(
     assert rows and all(datetime(2022, 4, 1, 0) <= r[1] < datetime(2022, 4, 1, 3) for r in rows)
 
 
+def _env(user_env: dict[str, str], tmp_path: Path, source: Path, dsn: str) -> dict[str, str]:
+    return {
+        **user_env,
+        "PLAYSTUDIO_SOURCE": str(source),
+        "PLAYSTUDIO_DSN": dsn,
+        "PLAYSTUDIO_HOME": str(tmp_path / "h"),
+    }
+
+
+def _luigi(*args: str) -> list[str]:
+    return [str(BIN / "luigi"), "--module", "playstudio_luigi", *args, "--local-scheduler"]
+
+
 def test_failed_run_exits_non_zero_from_any_directory(
     warehouse: str, tmp_path: Path, user_env: dict[str, str]
 ):
@@ -198,63 +202,20 @@ def test_failed_run_exits_non_zero_from_any_directory(
         purchase_header=("date", "userId", "revenue"),  # transaction_id missing
         purchases=[(datetime(2022, 4, 1, 22, 1), "U1", "PriceInUSD=1.00")],
     )
-    env = {
-        **user_env,
-        "PLAYSTUDIO_SOURCE": str(broken),
-        "PLAYSTUDIO_DSN": warehouse,
-        "PLAYSTUDIO_HOME": str(tmp_path / "h"),
-    }
-    result = command(
-        [
-            str(BIN / "luigi"),
-            "--module",
-            "playstudio_luigi",
-            "FiveMinutePipeline",
-            "--interval",
-            "2022-04-01T2200",
-            "--local-scheduler",
-        ],
-        tmp_path / "work",
-        env,
-    )
+    env = _env(user_env, tmp_path, broken, warehouse)
+    work = tmp_path / "work"
+    result = command(_luigi("FiveMinutePipeline", "--interval", "2022-04-01T2200"), work, env)
     assert result.returncode != 0
     assert "has no column 'transaction_id'" in result.stderr
-    backfill = command(
-        [
-            str(BIN / "playstudio-luigi"),
-            "backfill",
-            "--start",
-            "2022-04-01T22",
-            "--stop",
-            "2022-04-01T23",
-        ],
-        tmp_path / "work",
-        env,
-    )
+    cli = [str(BIN / "playstudio-luigi"), "backfill"]
+    backfill = command([*cli, "--start", "2022-04-01T22", "--stop", "2022-04-01T23"], work, env)
     assert backfill.returncode != 0
 
 
 def test_open_interval_is_a_clear_error(warehouse: str, tmp_path: Path, user_env: dict[str, str]):
     now = utcnow().replace(second=0, microsecond=0)
-    current = now.replace(minute=now.minute - now.minute % 5)
-    env = {
-        **user_env,
-        "PLAYSTUDIO_SOURCE": str(SAMPLE),
-        "PLAYSTUDIO_DSN": warehouse,
-        "PLAYSTUDIO_HOME": str(tmp_path / "h"),
-    }
-    result = command(
-        [
-            str(BIN / "luigi"),
-            "--module",
-            "playstudio_luigi",
-            "FiveMinutePipeline",
-            "--interval",
-            current.strftime("%Y-%m-%dT%H%M"),
-            "--local-scheduler",
-        ],
-        tmp_path / "work",
-        env,
-    )
+    current = now.replace(minute=now.minute - now.minute % 5).strftime("%Y-%m-%dT%H%M")
+    env = _env(user_env, tmp_path, SAMPLE, warehouse)
+    result = command(_luigi("FiveMinutePipeline", "--interval", current), tmp_path / "work", env)
     assert result.returncode != 0
     assert "is not closed yet" in result.stderr

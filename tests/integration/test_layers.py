@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
+from playstudio_luigi import FiveMinutePipeline, HourlyPipeline, testing
 from playstudio_luigi.testing import run, table_rows, write_workbook
 
 pytestmark = pytest.mark.integration
@@ -98,16 +98,7 @@ def test_silver(db, source):
     ]
 
 
-GOLD_COLUMNS = [
-    "app_hour",
-    "user_id",
-    "country",
-    "total_spins_hourly",
-    "total_revenue_hourly",
-    "amount_purchases_hourly",
-    "avg_revenue_per_purchase_hourly",
-    "total_revenue_per_user_daily",
-]
+GOLD_COLUMNS = list(testing.GOLD_COLUMNS)
 
 
 def test_gold_rules_and_daily_refresh(db, source):

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.source.sample import SampleSpec, write_sample
-from playstudio_luigi.testing import run, table_rows
+from playstudio_luigi.testing import GOLD_COLUMNS, run, table_rows
 
 pytestmark = pytest.mark.integration
 
@@ -49,16 +49,7 @@ TABLES = {
         "source_copies",
     ],
     "silver.silver_spins_hourly": ["app_hour", "user_id", "country", "total_spins"],
-    "gold.aggregated_final_table": [
-        "app_hour",
-        "user_id",
-        "country",
-        "total_spins_hourly",
-        "total_revenue_hourly",
-        "amount_purchases_hourly",
-        "avg_revenue_per_purchase_hourly",
-        "total_revenue_per_user_daily",
-    ],
+    "gold.aggregated_final_table": list(GOLD_COLUMNS),
 }
 EXAMPLES = int(os.environ.get("PLAYSTUDIO_PROPERTY_EXAMPLES", "6"))
 

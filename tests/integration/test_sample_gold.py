@@ -13,6 +13,7 @@ import pytest
 from conftest import fresh_database
 from reference_model import gold_reference
 
+from playstudio_luigi import testing
 from playstudio_luigi.cli import BUNDLED_SAMPLE, run_backfill
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.testing import table_rows
@@ -21,16 +22,7 @@ pytestmark = pytest.mark.integration
 
 SAMPLE = Path(str(BUNDLED_SAMPLE))
 START, STOP = datetime(2022, 4, 1), datetime(2022, 4, 3)
-GOLD_COLUMNS = [
-    "app_hour",
-    "user_id",
-    "country",
-    "total_spins_hourly",
-    "total_revenue_hourly",
-    "amount_purchases_hourly",
-    "avg_revenue_per_purchase_hourly",
-    "total_revenue_per_user_daily",
-]
+GOLD_COLUMNS = list(testing.GOLD_COLUMNS)
 
 
 @pytest.fixture(scope="module")

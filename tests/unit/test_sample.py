@@ -349,7 +349,7 @@ def test_invalid_specs_are_rejected(tmp_path: Path, changes: dict[str, Any], mes
 
 def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "cli.xlsx"
-    args = [str(out), "--purchases", "60", "--seed", "3", "--start", "2023-01-02T05:00"]
+    args = ["--out", str(out), "--purchases", "60", "--seed", "3", "--start", "2023-01-02T05:00"]
     assert main([*args, "--hours", "5", "--users", "4"]) == 0
     assert "60 unique transactions" in capsys.readouterr().out
     expected = write_sample(
@@ -357,7 +357,7 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
         SampleSpec(purchases=60, seed=3, start=datetime(2023, 1, 2, 5), hours=5, users=4),
     )
     assert sha256(out) == sha256(expected.path)
-    assert main([str(tmp_path / "bad.xlsx"), "--hours", "0"]) == 2
+    assert main(["--out", str(tmp_path / "bad.xlsx"), "--hours", "0"]) == 2
 
 
 @settings(max_examples=25, deadline=None)
