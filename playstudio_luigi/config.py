@@ -38,6 +38,34 @@ class playstudio(luigi.Config):
         default=300,
         description="An interval is processed only once its end plus this many seconds has passed.",
     )
+    max_reject_ratio = luigi.FloatParameter(
+        default=0.2,
+        description="A batch whose quarantined share exceeds this fails as a whole (nothing is "
+        "written), once it has at least reject_ratio_min_rows rows.",
+    )
+    reject_ratio_min_rows = luigi.IntParameter(
+        default=20,
+        description="Below this many source rows a batch is too small for the ratio to mean "
+        "anything: bad rows are quarantined one by one.",
+    )
+    accepted_currencies = luigi.ListParameter(
+        default=["USD"], description="Revenue currencies accepted (others are quarantined)."
+    )
+    max_revenue = luigi.FloatParameter(
+        default=10_000.0, description="Largest believable single purchase, in USD."
+    )
+    max_spins = luigi.FloatParameter(
+        default=1_000_000.0, description="Largest believable total_spins of one spin row."
+    )
+    accepted_countries = luigi.ListParameter(
+        default=[],
+        description="Known country codes. A code outside this list is a warning, not a reject. "
+        "Empty: any two-letter code is accepted silently.",
+    )
+    freshness_hours = luigi.FloatParameter(
+        default=2.0,
+        description="`playstudio-luigi checks` warns when the newest loaded interval is older.",
+    )
 
 
 def source_path() -> Path:

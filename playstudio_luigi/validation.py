@@ -1,11 +1,13 @@
 """Ingest validation: Pandera schemas for extracted batches, and the reasons rows are rejected.
 
 Every extracted row is either accepted (it goes on to bronze) or rejected with *every* reason
-at once (lazy validation), so a quarantined row can be fixed in one pass.
+at once (lazy validation), so a quarantined row can be fixed in one pass. Reasons name the
+source's own column headers, as the person fixing the export sees them.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -13,12 +15,41 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from playstudio_luigi.config import playstudio
+from playstudio_luigi.intervals import Interval
 from playstudio_luigi.revenue import REVENUE_PATTERN
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# Any printable characters but whitespace (non-ASCII ids are real ids); 1 to 64 of them.
+USER_ID_PATTERN = r"^[^\s\x00-\x1f\x7f]{1,64}$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
-ACCEPTED_CURRENCIES = ("USD",)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Row-level limits from ``[playstudio]`` (read when a batch is validated)."""
+
+    accepted_currencies: tuple[str, ...]
+    max_revenue: float
+    max_spins: float
+    accepted_countries: tuple[str, ...]
+
+    @classmethod
+    def from_config(cls) -> Limits:
+        settings = playstudio()
+        return cls(
+            accepted_currencies=tuple(settings.accepted_currencies),
+            max_revenue=settings.max_revenue,
+            max_spins=settings.max_spins,
+            accepted_countries=tuple(settings.accepted_countries),
+        )
+
+
+_limits: Limits | None = None  # set for the duration of one validate_batch call
+
+
+def _current_limits() -> Limits:
+    return _limits or Limits.from_config()
 
 
 class ExtractedRow(pa.DataFrameModel):
@@ -27,7 +58,7 @@ class ExtractedRow(pa.DataFrameModel):
     source_row: Series[int] = pa.Field(ge=1)
     event_time: Series[pd.Timestamp] = pa.Field(nullable=False)
     user_id: Series[str] = pa.Field(nullable=False, str_matches=USER_ID_PATTERN)
-    cell_errors: Series[str] = pa.Field(nullable=True)
+    in_interval: Series[bool] = pa.Field(isin=[True])
 
     class Config:
         strict = False
@@ -35,117 +66,202 @@ class ExtractedRow(pa.DataFrameModel):
 
 
 class PurchaseRow(ExtractedRow):
-    """One row of the ``Purchases`` sheet."""
+    """One row of the ``Purchases`` sheet (``currency``/``amount`` parsed from ``revenue``)."""
 
     revenue: Series[str] = pa.Field(nullable=False, str_matches=REVENUE_PATTERN)
-    currency: Series[str] = pa.Field(nullable=True, isin=list(ACCEPTED_CURRENCIES))
+    currency: Series[str] = pa.Field(nullable=True)
+    amount: Series[float] = pa.Field(nullable=True, gt=0)
     transaction_id: Series[str] = pa.Field(nullable=False, str_matches=UUID_PATTERN)
+    conflicts_with_row: Series[float] = pa.Field(nullable=True, isin=[])
+
+    @pa.check("currency", name="accepted_currency")
+    def accepted_currency(cls, series: Series[str]) -> Series[bool]:
+        return series.isna() | series.isin(_current_limits().accepted_currencies)
+
+    @pa.check("amount", name="below_ceiling")
+    def below_ceiling(cls, series: Series[float]) -> Series[bool]:
+        return series.isna() | (series <= _current_limits().max_revenue)
 
 
 class SpinRow(ExtractedRow):
-    """One row of the ``Spins Hourly`` sheet (``total_spins_value`` is the parsed number)."""
+    """One row of the ``Spins Hourly`` sheet (``spins`` is the parsed ``total_spins``)."""
 
     country: Series[str] = pa.Field(nullable=False, str_matches=COUNTRY_PATTERN)
-    total_spins_value: Series[float] = pa.Field(nullable=False, ge=0, lt=float("inf"))
+    spins: Series[float] = pa.Field(nullable=False, ge=0)
 
     @pa.check("event_time", name="on_the_hour")
     def on_the_hour(cls, series: Series[pd.Timestamp]) -> Series[bool]:
         return series.isna() | (series == series.dt.floor("h"))
 
+    @pa.check("spins", name="finite_below_ceiling")
+    def finite_below_ceiling(cls, series: Series[float]) -> Series[bool]:
+        return series.isna() | (series <= _current_limits().max_spins)
 
-# Reasons name the source's own column headers, as a user fixing the export sees them.
-_SOURCE_NAMES = {
+
+# Source column named in reasons, and the raw value to quote, for each checked column.
+_SOURCE_COLUMN = {
     "event_time": "date",
+    "in_interval": "date",
     "user_id": "userId",
-    "total_spins_value": "total_spins",
+    "revenue": "revenue",
+    "currency": "revenue",
+    "amount": "revenue",
+    "transaction_id": "transaction_id",
+    "conflicts_with_row": "transaction_id",
+    "country": "country",
+    "spins": "total_spins",
 }
+_RAW_FIELD = {"date": "event_time", "userId": "user_id"}
 _PATTERN_MEANING = {
-    "user_id": "is not a short id (letters, digits, '_' or '-', at most 64)",
+    "user_id": "is not a sane id (1 to 64 characters, no spaces or control characters)",
     "revenue": "is not of the form PriceIn<CUR>=<amount> with at most 2 decimals",
     "transaction_id": "is not a UUID",
     "country": "is not a two-letter country code",
 }
 
 
-def _reason(column: str, check: str, failure_case: object, raw: dict[str, object]) -> str:
-    name = _SOURCE_NAMES.get(column, column)
-    if column == "total_spins_value" and check == "not_nullable":
-        value = raw.get("total_spins")
-        if value is None or pd.isna(value):
-            return "total_spins is missing"
-        return f"total_spins {value!r} is not a number"
+def _reason(column: str, check: str, row: dict, interval: Interval) -> str:
+    source = _SOURCE_COLUMN.get(column, column)
+    raw = row.get(_RAW_FIELD.get(source, source))
+    shown = repr(raw) if isinstance(raw, str) else str(raw)
+    limits = _current_limits()
     if check == "not_nullable":
-        return f"{name} is missing"
-    if check == "on_the_hour":
-        return f"{name} {failure_case} is not on the hour"
+        if column == "spins" and isinstance(raw, str):
+            return f"total_spins {shown} is not a number"
+        return f"{source} is missing"
     if check.startswith("str_matches") and column in _PATTERN_MEANING:
-        return f"{name} {failure_case!r} {_PATTERN_MEANING[column]}"
-    if column == "total_spins_value" and check.startswith("greater_than_or_equal_to"):
-        return f"total_spins {raw.get('total_spins')!r} is negative"
-    if column == "total_spins_value" and check.startswith("less_than"):
-        return f"total_spins {raw.get('total_spins')!r} is not finite"
-    if column == "currency":
-        accepted = ", ".join(ACCEPTED_CURRENCIES)
-        return f"revenue currency {failure_case!r} is not accepted (accepted: {accepted})"
-    return f"{name} {failure_case!r} fails {check}"
+        return f"{source} {shown} {_PATTERN_MEANING[column]}"
+    match column, check:
+        case "in_interval", _:
+            return f"date {shown} is outside the interval {interval}"
+        case "event_time", "on_the_hour":
+            return f"date {shown} is not on the hour"
+        case "currency", _:
+            accepted = ", ".join(limits.accepted_currencies)
+            return f"revenue {shown}: currency {row['currency']!r} is not accepted ({accepted})"
+        case "amount", "below_ceiling":
+            return f"revenue {shown} is above the ceiling of {limits.max_revenue:g} USD"
+        case "amount", _:
+            return f"revenue {shown} is not a positive amount"
+        case "conflicts_with_row", _:
+            return (
+                f"transaction_id {shown} conflicts with row {int(row['conflicts_with_row'])}: "
+                "same id, different content; the first occurrence wins"
+            )
+        case "spins", "finite_below_ceiling":
+            if not math.isfinite(row["spins"]):
+                return f"total_spins {shown} is not finite"
+            return f"total_spins {shown} is above the ceiling of {limits.max_spins:g}"
+        case "spins", _:
+            return f"total_spins {shown} is negative"
+    return f"{source} {shown} fails {check}"
 
 
 @dataclass
 class ValidationResult:
-    """Which rows (by ``source_row``) are rejected, each with every reason."""
+    """Which rows (by ``source_row``) are rejected, each with every reason; plus warnings,
+    problems that are recorded but do not reject the row (e.g. an unknown country)."""
 
+    source_rows: int = 0
     rejected: dict[int, list[str]] = field(default_factory=dict)
+    warnings: dict[int, list[str]] = field(default_factory=dict)
 
-    def accepted_count(self, total: int) -> int:
-        return total - len(self.rejected)
+    @property
+    def accepted_rows(self) -> int:
+        return self.source_rows - len(self.rejected)
+
+    @property
+    def reject_ratio(self) -> float:
+        return len(self.rejected) / self.source_rows if self.source_rows else 0.0
 
 
 _TEXT_COLUMNS = ("user_id", "revenue", "transaction_id", "country", "total_spins", "cell_errors")
 
 
-def _prepare(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Give the batch the dtypes the schemas expect, even when it is empty or all-null."""
+def _prepare(frame: pd.DataFrame, kind: str, interval: Interval) -> pd.DataFrame:
+    """Typed columns for the schemas (also when the batch is empty or all-null), identifiers
+    stripped of padding, numbers parsed from their text."""
     frame = frame.copy()
     frame["source_row"] = frame["source_row"].astype("int64")
     frame["event_time"] = pd.to_datetime(frame["event_time"]).astype("datetime64[ns]")
     for column in _TEXT_COLUMNS:
         if column in frame:
-            frame[column] = frame[column].astype(pd.StringDtype())
+            stripped = frame[column].astype(pd.StringDtype()).str.strip()
+            frame[column] = stripped.mask(stripped == "")  # an empty cell is a missing value
+    start, end = pd.Timestamp(interval.start), pd.Timestamp(interval.end)
+    times = frame["event_time"]
+    frame["in_interval"] = times.isna() | ((times >= start) & (times < end))
     if kind == "purchases":
-        frame["currency"] = frame["revenue"].str.extract(r"^\s*PriceIn([A-Z]{3})=", expand=False)
+        parts = frame["revenue"].str.extract(r"^PriceIn([A-Z]{3})=([0-9]+(?:\.[0-9]{1,2})?)$")
+        frame["currency"] = parts[0]
+        frame["amount"] = pd.to_numeric(parts[1], errors="coerce").astype("float64")
+        frame["conflicts_with_row"] = frame.get(
+            "conflicts_with_row", pd.Series(index=frame.index, dtype="float64")
+        ).astype("float64")
     else:
-        # Text cells keep every value; a value that is not a number becomes NaN and is rejected.
-        frame["total_spins_value"] = pd.to_numeric(frame["total_spins"], errors="coerce").astype(
-            "float64"
-        )
+        # Text that is not a number becomes NaN (rejected as "not a number"); "inf" stays inf.
+        frame["spins"] = pd.to_numeric(frame["total_spins"], errors="coerce").astype("float64")
     return frame
 
 
-def validate_batch(frame: pd.DataFrame, kind: str) -> ValidationResult:
-    """Validate an extracted batch (``kind`` is ``purchases`` or ``spins``) lazily."""
+def validate_batch(
+    frame: pd.DataFrame, kind: str, interval: Interval, limits: Limits | None = None
+) -> ValidationResult:
+    """Validate an extracted batch of ``interval`` (``kind`` is ``purchases`` or ``spins``),
+    lazily: every reason of every row at once."""
+    global _limits
+    result = ValidationResult(source_rows=len(frame))
     if frame.empty:
-        return ValidationResult()  # most 5-minute intervals of a quiet hour: skip the overhead
+        return result  # most 5-minute intervals of a quiet hour: skip the overhead
     schema = PurchaseRow if kind == "purchases" else SpinRow
-    frame = _prepare(frame, kind).reset_index(drop=True)
+    frame = _prepare(frame, kind, interval).reset_index(drop=True)
+    records = frame.to_dict("records")
     reasons: dict[int, list[str]] = defaultdict(list)
+    _limits = limits or Limits.from_config()
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases
-        for case in cases.itertuples(index=False):
+        for case in errors.failure_cases.itertuples(index=False):
             if case.index is None or pd.isna(case.index):
-                raise  # a batch-level failure (e.g. wrong dtype): not a row problem
-            position = int(case.index)
-            row = int(frame.at[position, "source_row"])
-            raw = frame.iloc[position].to_dict()
-            reason = _reason(str(case.column), str(case.check), case.failure_case, raw)
-            if reason not in reasons[row]:
-                reasons[row].append(reason)
-    for source_row, cell_errors in zip(frame["source_row"], frame["cell_errors"], strict=True):
+                raise  # a batch-level failure (e.g. a wrong dtype): not a row problem
+            row = records[int(case.index)]
+            reason = _reason(str(case.column), str(case.check), row, interval)
+            if reason not in reasons[row["source_row"]]:
+                reasons[row["source_row"]].append(reason)
+    finally:
+        current, _limits = _limits, None
+    for row in records:
+        cell_errors = row.get("cell_errors")
         if isinstance(cell_errors, str) and cell_errors:
-            row_reasons = reasons[int(source_row)]
+            row_reasons = reasons[row["source_row"]]
             # "date is missing" only restates an unreadable date cell: keep the precise reason.
             if cell_errors.startswith("date:") and "date is missing" in row_reasons:
                 row_reasons.remove("date is missing")
             row_reasons.extend(cell_errors.split("; "))
-    return ValidationResult(rejected=dict(reasons))
+    result.rejected = {row: found for row, found in reasons.items() if found}
+    if kind == "spins" and current.accepted_countries:
+        for row in records:
+            country = row["country"]
+            if isinstance(country, str) and country not in current.accepted_countries:
+                result.warnings.setdefault(row["source_row"], []).append(
+                    f"country {country!r} is not in [playstudio] accepted_countries"
+                )
+    return result
+
+
+def batch_rejection(
+    result: ValidationResult, what: str, max_ratio: float, min_rows: int
+) -> str | None:
+    """Why the whole batch must be refused (too large a share rejected), or ``None``."""
+    if result.source_rows < min_rows or result.reject_ratio <= max_ratio:
+        return None
+    counts: dict[str, int] = defaultdict(int)
+    for row_reasons in result.rejected.values():
+        for reason in row_reasons:
+            counts[reason.split(" ", 1)[0].rstrip(":")] += 1
+    top = ", ".join(f"{column}: {n}" for column, n in sorted(counts.items(), key=lambda x: -x[1]))
+    return (
+        f"{what}: {len(result.rejected)} of {result.source_rows} rows "
+        f"({result.reject_ratio:.0%}) failed validation, above [playstudio] max_reject_ratio = "
+        f"{max_ratio:g}; nothing was written for this interval (problems by column: {top})"
+    )

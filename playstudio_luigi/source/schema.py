@@ -14,10 +14,18 @@ class SheetLayout:
     # Columns declared as Excel datetimes; every other required column is read as text so that
     # no cell value is coerced or lost (numbers are parsed later, with the row's provenance).
     datetime_columns: frozenset[str] = frozenset({"date"})
+    # Columns derived once per source version and staged with the rows.
+    derived_columns: tuple[str, ...] = ()
 
     @property
     def fields(self) -> list[str]:
         return list(self.columns.values())
+
+    @property
+    def staged_value_columns(self) -> list[str]:
+        """Staged columns besides provenance, ``event_time`` and ``user_id``."""
+        skip = ("event_time", "user_id")
+        return [f for f in self.fields if f not in skip] + list(self.derived_columns)
 
 
 PURCHASES = SheetLayout(
@@ -28,6 +36,7 @@ PURCHASES = SheetLayout(
         "revenue": "revenue",
         "transaction_id": "transaction_id",
     },
+    derived_columns=("conflicts_with_row",),
 )
 
 SPINS = SheetLayout(

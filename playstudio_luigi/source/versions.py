@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from playstudio_luigi.intervals import Interval
 from playstudio_luigi.source.reader import SourceFormatError, read_sheet
-from playstudio_luigi.source.schema import LAYOUTS
+from playstudio_luigi.source.schema import LAYOUTS, PURCHASES
 
 KEEP_VERSIONS = 4
 _HASH_CHUNK = 1 << 20
@@ -117,6 +118,8 @@ def _load_sheet(path: Path, sha: str, cache_dir: Path, kind: str) -> pa.Table:
 
 def _parse_into(path: Path, sha: str, layout, arrow_file: Path) -> None:
     table = read_sheet(path, layout)
+    if layout.name == PURCHASES.name:
+        table = table.append_column("conflicts_with_row", conflicting_duplicates(table))
     if file_sha256(path) != sha:
         # The file was replaced while we read it: do not file these rows under the old hash.
         raise SourceFormatError(f"{path}: source changed while it was being read; retry")
@@ -126,6 +129,32 @@ def _parse_into(path: Path, sha: str, layout, arrow_file: Path) -> None:
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=65536)
     tmp.replace(arrow_file)
+
+
+def conflicting_duplicates(purchases: pa.Table) -> pa.Array:
+    """For each purchase row, the source row it conflicts with, or null.
+
+    A ``transaction_id`` that reappears with a different date, user or revenue is a conflicting
+    duplicate. The first occurrence (by date, then source row) wins; every other row with that
+    id and different content points at it. Exact duplicates are not conflicts. Computed over the
+    whole sheet once per source version, so the answer does not depend on which intervals run
+    first.
+    """
+    frame = purchases.select(
+        ["source_row", "event_time", "user_id", "revenue", "transaction_id"]
+    ).to_pandas()
+    key = frame["transaction_id"].str.strip().str.lower()
+    dated = frame[key.notna() & frame["event_time"].notna()].assign(key=key)
+    dated = dated.sort_values(["event_time", "source_row"], kind="stable")
+    first = dated.groupby("key", sort=False).head(1).set_index("key")
+    reference = first.reindex(dated["key"])
+    differs = pd.Series(False, index=dated.index)
+    for column in ("event_time", "user_id", "revenue"):
+        mine = dated[column].astype("string").fillna("").str.strip().to_numpy()
+        theirs = reference[column].astype("string").fillna("").str.strip().to_numpy()
+        differs |= mine != theirs
+    conflicts = pd.Series(reference["source_row"].to_numpy(), index=dated.index).where(differs)
+    return pa.array(conflicts.reindex(frame.index), pa.int64(), from_pandas=True)
 
 
 def _prune(cache_root: Path, keep: Path) -> None:

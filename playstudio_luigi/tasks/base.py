@@ -19,6 +19,7 @@ import luigi
 import psycopg2.extensions
 
 from playstudio_luigi import config
+from playstudio_luigi.checks import CheckFailedError, CheckResult, record_results
 from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
 from playstudio_luigi.intervals import (
@@ -85,6 +86,10 @@ class IntervalTask(luigi.Task):
     def source_sha256(self, prepared: Any) -> str | None:
         return None
 
+    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
+        """Data checks on what :meth:`write` just wrote, inside the same transaction."""
+        return []
+
     # Template ----------------------------------------------------------------------------
 
     def ensure_closed(self, now: datetime | None = None) -> None:
@@ -96,23 +101,36 @@ class IntervalTask(luigi.Task):
         self.ensure_closed()
         prepared = self.prepare()
         family = self.marker_family()
-        with transaction() as connection, connection.cursor() as cursor:
-            cursor.execute(
-                "select pg_advisory_xact_lock(hashtext(%s), %s)",
-                _lock_keys(family, self.window.start),
-            )
-            if markers.marker_in_transaction(cursor, family, self.window.start):
-                logger.info("%s: already completed by a concurrent run", self.task_id)
-                return
-            details = self.write(cursor, prepared)
-            markers.write_marker(
-                cursor,
-                family,
-                self.window.start,
-                self.task_id,
-                source_sha256=self.source_sha256(prepared),
-                details=details,
-            )
+        try:
+            with transaction() as connection, connection.cursor() as cursor:
+                cursor.execute(
+                    "select pg_advisory_xact_lock(hashtext(%s), %s)",
+                    _lock_keys(family, self.window.start),
+                )
+                if markers.marker_in_transaction(cursor, family, self.window.start):
+                    logger.info("%s: already completed by a concurrent run", self.task_id)
+                    return
+                details = self.write(cursor, prepared)
+                results = self.check(cursor)
+                self.record_checks(cursor, results)
+                if any(result.blocking for result in results):
+                    raise CheckFailedError(self.task_id, results)
+                markers.write_marker(
+                    cursor,
+                    family,
+                    self.window.start,
+                    self.task_id,
+                    source_sha256=self.source_sha256(prepared),
+                    details=details,
+                )
+        except CheckFailedError as failure:
+            # The data rolled back; the evidence of why must not.
+            with transaction() as connection, connection.cursor() as cursor:
+                self.record_checks(cursor, failure.results)
+            raise
+
+    def record_checks(self, cursor: psycopg2.extensions.cursor, results: list[CheckResult]) -> None:
+        record_results(cursor, results, self.task_id, self.get_task_family(), self.window.start)
 
 
 class FiveMinuteTask(IntervalTask):

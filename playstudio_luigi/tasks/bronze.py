@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import luigi
+import psycopg2.errors
 import psycopg2.extensions
 
 from playstudio_luigi.db.sql import render
@@ -23,27 +24,31 @@ class BronzeMixin:
     layout: ClassVar[SheetLayout]
     table: ClassVar[str]
     staging_table: ClassVar[str]
+    distinct_key: ClassVar[str]  # SQL expression: what "the same row" means after dedup
 
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
         context = {
             "table": self.table,
             "staging_table": self.staging_table,
+            "distinct_key": self.distinct_key,
             "value_columns": [f for f in self.layout.fields if f not in ("event_time", "user_id")],
         }
         params = {"interval_start": self.window.start, "sheet": self.layout.name}
         cursor.execute(render("bronze/load.sql", **context), params)
-        cursor.execute(render("bronze/conservation.sql", **context), params)
-        source_rows, bronze_rows, quarantined_rows = cursor.fetchone()
-        if source_rows != bronze_rows + quarantined_rows:
+        try:
+            cursor.execute(render("bronze/conservation.sql", **context), params)
+        except psycopg2.errors.CheckViolation as exc:
             raise ConservationError(
-                f"{self.layout.name} {self.window}: {source_rows} source rows but "
-                f"{bronze_rows} loaded + {quarantined_rows} quarantined; nothing written"
-            )
+                f"{self.layout.name} {self.window}: source rows != loaded + quarantined rows; "
+                "nothing was written"
+            ) from exc
+        source_rows, loaded_rows, quarantined_rows, distinct_rows = cursor.fetchone()
         return {
             "sheet": self.layout.name,
             "source_rows": source_rows,
-            "bronze_rows": bronze_rows,
+            "bronze_rows": loaded_rows,
             "quarantined_rows": quarantined_rows,
+            "distinct_rows": distinct_rows,
         }
 
 
@@ -53,6 +58,7 @@ class LoadBronzePurchases(BronzeMixin, FiveMinuteTask):
     layout = PURCHASES
     table = "bronze_purchases"
     staging_table = "extract_purchases"
+    distinct_key = "lower(btrim(transaction_id))"
 
     def requires(self) -> luigi.Task:
         return ValidatePurchases(interval=self.interval)
@@ -64,6 +70,7 @@ class LoadBronzeSpins(BronzeMixin, HourTask):
     layout = SPINS
     table = "bronze_spins_hourly"
     staging_table = "extract_spins"
+    distinct_key = "(btrim(user_id), btrim(country))"
 
     def requires(self) -> luigi.Task:
         return ValidateSpins(hour=self.hour)

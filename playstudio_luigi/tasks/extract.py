@@ -17,9 +17,11 @@ from psycopg2 import sql
 
 from playstudio_luigi import config
 from playstudio_luigi.db.copy import copy_arrow
+from playstudio_luigi.quarantine import quarantine_rows
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
 from playstudio_luigi.source.versions import SourceVersion, current_version
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
+from playstudio_luigi.validation import validate_batch
 
 
 def slice_fingerprint(rows: pa.Table) -> str:
@@ -73,7 +75,21 @@ class ExtractMixin:
             "source_path": str(version.path),
             "source_rows": n,
             "slice_sha256": slice_fingerprint(rows),
+            "undated_rows_in_source": self._quarantine_undated(cursor, version),
         }
+
+    def _quarantine_undated(
+        self, cursor: psycopg2.extensions.cursor, version: SourceVersion
+    ) -> int:
+        """Rows without a readable date belong to no interval; quarantine them (once per source
+        version) so that no source row goes unaccounted for."""
+        undated = version.undated(self.kind).to_pandas()
+        if undated.empty:
+            return 0
+        undated = undated.assign(source_path=str(version.path), source_sha256=version.sha256)
+        result = validate_batch(undated, self.kind, self.window)
+        quarantine_rows(cursor, self.layout, undated, result.rejected, None, self.get_task_family())
+        return len(undated)
 
 
 class ExtractPurchases(ExtractMixin, FiveMinuteTask):

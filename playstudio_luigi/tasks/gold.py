@@ -7,6 +7,7 @@ from typing import Any
 import luigi
 import psycopg2.extensions
 
+from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import five_minute_starts, floor_day
 from playstudio_luigi.tasks.base import HourTask
@@ -39,3 +40,7 @@ class GoldAggregate(HourTask):
         gold_rows = cursor.rowcount
         cursor.execute(render("gold/daily_refresh.sql"), {"day": day})
         return {"gold_rows": gold_rows, "daily_rows_refreshed": cursor.rowcount}
+
+    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
+        params = {"hour": self.window.start, "day": floor_day(self.window.start)}
+        return run_checks(cursor, "gold", params)

@@ -7,6 +7,7 @@ from typing import Any
 import luigi
 import psycopg2.extensions
 
+from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
@@ -26,6 +27,10 @@ class SilverPurchases(FiveMinuteTask):
         )
         return {"silver_rows": cursor.fetchone()[0]}
 
+    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
+        params = {"interval_start": self.window.start, "interval_end": self.window.end}
+        return run_checks(cursor, "silver_purchases", params)
+
 
 class SilverSpins(HourTask):
     """``silver.silver_spins_hourly`` for one hour: spins summed per (hour, user, country)."""
@@ -36,3 +41,6 @@ class SilverSpins(HourTask):
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
         cursor.execute(render("silver/silver_spins_hourly.sql"), {"hour": self.window.start})
         return {"silver_rows": cursor.rowcount}
+
+    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
+        return run_checks(cursor, "silver_spins_hourly", {"hour": self.window.start})

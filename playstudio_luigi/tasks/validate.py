@@ -7,13 +7,15 @@ from typing import Any, ClassVar
 import luigi
 import pandas as pd
 import psycopg2.extensions
-from psycopg2.extras import Json, execute_values
 
+from playstudio_luigi.checks import INGEST_CHECKS, CheckFailedError, CheckResult
+from playstudio_luigi.config import playstudio
 from playstudio_luigi.db.sql import render
+from playstudio_luigi.quarantine import quarantine_rows
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
 from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins
-from playstudio_luigi.validation import validate_batch
+from playstudio_luigi.validation import batch_rejection, validate_batch
 
 
 class ValidateMixin:
@@ -24,50 +26,54 @@ class ValidateMixin:
     staging_table: ClassVar[str]
 
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
-        value_columns = [f for f in self.layout.fields if f not in ("event_time", "user_id")]
         cursor.execute(
             render(
-                "staging/select_batch.sql", table=self.staging_table, value_columns=value_columns
+                "staging/select_batch.sql",
+                table=self.staging_table,
+                value_columns=self.layout.staged_value_columns,
             ),
             {"interval_start": self.window.start},
         )
         names = [column.name for column in cursor.description]
         batch = pd.DataFrame(cursor.fetchall(), columns=names)
-        result = validate_batch(batch, self.kind)
+        result = validate_batch(batch, self.kind, self.window)
+        self._ingest_results = self._warnings(result)
+
+        settings = playstudio()
+        rejection = batch_rejection(
+            result,
+            f"{self.layout.name} {self.window}",
+            settings.max_reject_ratio,
+            settings.reject_ratio_min_rows,
+        )
+        if rejection is not None:
+            sample = [{"rejected_rows": len(result.rejected), "source_rows": result.source_rows}]
+            failed = CheckResult(INGEST_CHECKS["reject_ratio"], len(result.rejected), sample)
+            raise CheckFailedError(self.task_id, [failed], message=rejection)
 
         cursor.execute(
             render("quarantine/delete_interval.sql"),
             {"sheet": self.layout.name, "interval_start": self.window.start},
         )
-        if result.rejected:
-            header_of = {field: header for header, field in self.layout.columns.items()}
-            rejected = batch[batch["source_row"].isin(result.rejected.keys())]
-            rows = [
-                (
-                    self.window.start,
-                    self.layout.name,
-                    int(record["source_row"]),
-                    record["source_path"],
-                    record["source_sha256"],
-                    Json({header_of[f]: _as_text(record[f]) for f in self.layout.fields}),
-                    result.rejected[int(record["source_row"])],
-                    self.get_task_family(),
-                )
-                for record in rejected.to_dict("records")
-            ]
-            execute_values(cursor, render("quarantine/insert.sql"), rows)
+        quarantine_rows(
+            cursor, self.layout, batch, result.rejected, self.window.start, self.get_task_family()
+        )
         return {
             "sheet": self.layout.name,
-            "source_rows": len(batch),
-            "accepted_rows": result.accepted_count(len(batch)),
+            "source_rows": result.source_rows,
+            "accepted_rows": result.accepted_rows,
             "quarantined_rows": len(result.rejected),
+            "warned_rows": len(result.warnings),
         }
 
+    def _warnings(self, result) -> list[CheckResult]:
+        if self.kind != "spins" or not playstudio().accepted_countries:
+            return []
+        sample = [{"source_row": row, "warnings": found} for row, found in result.warnings.items()]
+        return [CheckResult(INGEST_CHECKS["country_known"], len(result.warnings), sample[:5])]
 
-def _as_text(value: Any) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    return str(value)
+    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
+        return getattr(self, "_ingest_results", [])
 
 
 class ValidatePurchases(ValidateMixin, FiveMinuteTask):

@@ -7,6 +7,7 @@ create table if not exists staging.extract_purchases (
     user_id         text,
     revenue         text,
     transaction_id  text,
+    conflicts_with_row integer,
     cell_errors     text,
     source_path     text        not null,
     source_sha256   text        not null,

@@ -11,12 +11,13 @@ with bronze as (
 ),
 
 parsed as (
+    -- ids are compared trimmed (exports pad them) and UUIDs case-insensitively
     select
-        transaction_id,
+        lower(btrim(transaction_id)) as transaction_id,
         event_time,
         date_trunc('hour', event_time) as app_hour,
         interval_start,
-        user_id,
+        btrim(user_id) as user_id,
         substring(revenue from '^\s*PriceIn[A-Z]{3}=([0-9.]+)\s*$')::numeric(14, 2) as revenue,
         source_path,
         source_sha256,

@@ -68,7 +68,7 @@ def test_bronze_and_quarantine(db, source):
                 "revenue": "PriceInEUR=1.00",
                 "transaction_id": T5,
             },
-            ["revenue currency 'EUR' is not accepted (accepted: USD)"],
+            ["revenue 'PriceInEUR=1.00': currency 'EUR' is not accepted (USD)"],
         )
     ]
 
@@ -128,21 +128,29 @@ def test_gold_rules_and_daily_refresh(db, source):
     ]
 
 
-def test_markers_written_with_counts(db, source):
+def test_conservation_is_recorded_per_interval(db, source):
     assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22))])
-    with db.cursor() as cursor:
-        cursor.execute(
-            "select details from ops.task_markers"
-            " where task_family = 'LoadBronzePurchases' and interval_start = %s",
-            (dt(2022, 4, 1, 22, 10),),
-        )
-        (details,) = cursor.fetchone()
-    assert details == {
-        "sheet": "Purchases",
-        "source_rows": 1,
-        "bronze_rows": 0,
-        "quarantined_rows": 1,
-    }
+    loads = table_rows(
+        db,
+        "ops.interval_loads",
+        [
+            "sheet",
+            "interval_start",
+            "source_rows",
+            "loaded_rows",
+            "quarantined_rows",
+            "distinct_rows",
+        ],
+    )
+    assert len(loads) == 13  # twelve 5-minute intervals of purchases and one hour of spins
+    assert all(source == loaded + quarantined for _, _, source, loaded, quarantined, _ in loads)
+    by_interval = {(sheet, start): rest for sheet, start, *rest in loads}
+    # rows 2 and 3 are exact duplicates: loaded, then one distinct purchase
+    assert by_interval[("Purchases", dt(2022, 4, 1, 22, 0))] == [3, 3, 0, 2]
+    assert by_interval[("Purchases", dt(2022, 4, 1, 22, 10))] == [1, 0, 1, 0]
+    assert by_interval[("Purchases", dt(2022, 4, 1, 22, 15))] == [0, 0, 0, 0]
+    # six spin rows of 22:00, two of them with the same key (U1, US)
+    assert by_interval[("Spins Hourly", dt(2022, 4, 1, 22))] == [6, 6, 0, 5]
 
 
 LAYER_TABLES = {

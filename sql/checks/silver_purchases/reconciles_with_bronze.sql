@@ -1,0 +1,29 @@
+-- Every transaction loaded to bronze for the interval is in silver (here, or under an earlier
+-- interval when that occurrence came first), and silver holds nothing bronze did not.
+with bronze_ids as (
+    select distinct lower(btrim(transaction_id)) as transaction_id
+    from bronze.bronze_purchases
+    where interval_start = %(interval_start)s
+),
+
+missing_from_silver as (
+    select bronze_ids.transaction_id, 'in bronze, not in silver' as problem
+    from bronze_ids
+    where not exists (
+        select 1 from silver.silver_purchases as silver
+        where silver.transaction_id = bronze_ids.transaction_id
+    )
+),
+
+unknown_to_bronze as (
+    select silver.transaction_id, 'in silver, not in bronze' as problem
+    from silver.silver_purchases as silver
+    where silver.interval_start = %(interval_start)s
+      and not exists (
+          select 1 from bronze_ids where bronze_ids.transaction_id = silver.transaction_id
+      )
+)
+
+select * from missing_from_silver
+union all
+select * from unknown_to_bronze

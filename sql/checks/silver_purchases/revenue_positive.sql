@@ -1,0 +1,5 @@
+-- Money is positive: a purchase of 0 or less is not a purchase.
+select transaction_id, revenue
+from silver.silver_purchases
+where interval_start = %(interval_start)s
+  and revenue <= 0

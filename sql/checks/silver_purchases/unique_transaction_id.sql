@@ -1,0 +1,8 @@
+-- One row per transaction_id.
+select transaction_id, count(*) as copies
+from silver.silver_purchases
+where transaction_id in (
+    select transaction_id from silver.silver_purchases where interval_start = %(interval_start)s
+)
+group by transaction_id
+having count(*) > 1
