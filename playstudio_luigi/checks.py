@@ -30,6 +30,8 @@ class Check:
     name: str
     severity: Severity
     description: str
+    #: Inline SQL selecting failing rows; by default ``sql/checks/<layer>/<name>.sql``.
+    sql: str | None = None
 
     @property
     def template(self) -> str:
@@ -138,7 +140,10 @@ def run_checks(
     """Evaluate every check of ``layer`` for the interval that ``params`` describe."""
     results = []
     for check in checks_for(layer):
-        cursor.execute(render("checks/_evaluate.sql", check_template=check.template), params)
+        statement = render(
+            "checks/_evaluate.sql", check_template=check.template, check_sql=check.sql
+        )
+        cursor.execute(statement, params)
         failing_rows, sample = cursor.fetchone()
         results.append(CheckResult(check, failing_rows, sample))
     return results

@@ -97,3 +97,25 @@ def table_rows(
 
 def _sort_key(value: Any) -> tuple[int, str]:
     return (value is None, str(value))
+
+
+PIPELINE_TABLES = (
+    "staging.extract_purchases",
+    "staging.extract_spins",
+    "bronze.bronze_purchases",
+    "bronze.bronze_spins_hourly",
+    "silver.silver_purchases",
+    "silver.silver_spins_hourly",
+    "gold.aggregated_final_table",
+    "ops.task_markers",
+    "ops.quarantine",
+    "ops.interval_loads",
+    "ops.check_results",
+)
+
+
+def reset_warehouse(connection: psycopg2.extensions.connection) -> None:
+    """Empty every pipeline table (schemas stay): a clean slate between test cases."""
+    tables = [sql.Identifier(*name.split(".")) for name in PIPELINE_TABLES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(tables)))

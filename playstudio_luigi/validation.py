@@ -234,10 +234,12 @@ def validate_batch(
         cell_errors = row.get("cell_errors")
         if isinstance(cell_errors, str) and cell_errors:
             row_reasons = reasons[row["source_row"]]
-            # "date is missing" only restates an unreadable date cell: keep the precise reason.
-            if cell_errors.startswith("date:") and "date is missing" in row_reasons:
-                row_reasons.remove("date is missing")
-            row_reasons.extend(cell_errors.split("; "))
+            for cell_error in cell_errors.split("; "):
+                # "X is missing" only restates an unreadable X cell: keep the precise reason.
+                column = cell_error.split(":", 1)[0]
+                if f"{column} is missing" in row_reasons:
+                    row_reasons.remove(f"{column} is missing")
+                row_reasons.append(cell_error)
     result.rejected = {row: found for row, found in reasons.items() if found}
     if kind == "spins" and current.accepted_countries:
         for row in records:

@@ -1,6 +1,10 @@
 -- Runs one check: its template selects the failing rows; this counts them and keeps a sample.
 with failing as (
+{% if check_sql %}
+{{ check_sql }}
+{% else %}
 {% include check_template %}
+{% endif %}
 )
 
 select

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.source.sample import SampleSpec, write_sample
-from playstudio_luigi.testing import GOLD_COLUMNS, run, table_rows
+from playstudio_luigi.testing import GOLD_COLUMNS, reset_warehouse, run, table_rows
 
 pytestmark = pytest.mark.integration
 
@@ -97,12 +97,7 @@ actions = st.lists(
 @given(plan=actions)
 def test_any_order_with_repeats_gives_the_clean_result(setup, plan):
     connection, expected = setup
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "truncate staging.extract_purchases, staging.extract_spins, bronze.bronze_purchases,"
-            " bronze.bronze_spins_hourly, silver.silver_purchases, silver.silver_spins_hourly,"
-            " gold.aggregated_final_table, ops.task_markers, ops.quarantine"
-        )
+    reset_warehouse(connection)
     for is_hour, index, rerun_family in plan:
         moment = INTERVALS[index]
         hour = moment.replace(minute=0)

@@ -1,0 +1,200 @@
+"""A hostile export: every kind of bad row is quarantined with its reasons, every good row
+reaches gold, and for every interval source rows = loaded + quarantined."""
+
+from __future__ import annotations
+
+from datetime import datetime as dt
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from playstudio_luigi import HourlyPipeline
+from playstudio_luigi.testing import PURCHASE_HEADER, SPIN_HEADER, run, table_rows
+
+pytestmark = pytest.mark.integration
+
+HOUR = dt(2022, 4, 1, 22)
+CLEAN_PREFIX = 1500
+
+
+def uuid(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012d}"
+
+
+def error_cell(sheet, row: int, column: int, code: str) -> None:
+    cell = sheet.cell(row=row, column=column)
+    cell.value, cell.data_type = code, "e"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    workbook = openpyxl.Workbook()
+    purchases = workbook.active
+    purchases.title = "Purchases"
+    purchases.append(list(PURCHASE_HEADER))
+    # 1,500 clean rows first (row 2..1501): readers that guess types from the top are fooled.
+    for i in range(CLEAN_PREFIX):
+        moment = HOUR + timedelta(seconds=i % 290)
+        purchases.append([moment, f"U{i % 7}", "PriceInUSD=1.00", uuid(i)])
+    bad_and_odd = [
+        # row 1502: numeric user id and transaction id after the clean prefix
+        [HOUR + timedelta(minutes=1), 12345, "PriceInUSD=1.00", 7],
+        # 1503: text in the date column
+        ["2022-04-01 22:01:00", "U1", "PriceInUSD=1.00", uuid(9001)],
+        # 1504: a formula error in revenue (written below)
+        [HOUR + timedelta(minutes=1), "U1", None, uuid(9002)],
+        # 1505: empty strings
+        [HOUR + timedelta(minutes=1), "", "", uuid(9003)],
+        # 1506: SQL-looking transaction id, stored verbatim in quarantine
+        [HOUR + timedelta(minutes=1), "U1", "PriceInUSD=1.00", "'); drop table x; --"],
+        # 1507: valid: whitespace-padded ids, trimmed in silver
+        [HOUR + timedelta(minutes=2), "  PADDED1 ", "PriceInUSD=2.00", f" {uuid(9004)} "],
+        # 1508: valid: non-ASCII and SQL-looking user ids load verbatim
+        [HOUR + timedelta(minutes=2), "Jürgen_東京", "PriceInUSD=3.00", uuid(9005)],
+        [HOUR + timedelta(minutes=2), "Robert');DROP--", "PriceInUSD=4.00", uuid(9006)],
+        # 1510: wrong currency, zero, above the ceiling, three decimals
+        [HOUR + timedelta(minutes=3), "U1", "PriceInEUR=1.00", uuid(9007)],
+        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=0", uuid(9008)],
+        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=99999", uuid(9009)],
+        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=1.999", uuid(9010)],
+        # 1514: an exact duplicate of row 2 (loaded, deduplicated), then a conflicting one
+        [HOUR, "U0", "PriceInUSD=1.00", uuid(0)],
+        [HOUR + timedelta(minutes=7), "U9", "PriceInUSD=5.00", uuid(0)],
+        # 1516: a row without a readable date: no interval, quarantined once
+        ["yesterday", "U1", "PriceInUSD=1.00", uuid(9011)],
+        # 1517: far outside the processed hour (another interval; not processed here)
+        [dt(2099, 1, 1), "U1", "PriceInUSD=1.00", uuid(9012)],
+    ]
+    for row in bad_and_odd:
+        purchases.append(row)
+    error_cell(purchases, 1504, 3, "#DIV/0!")
+
+    spins = workbook.create_sheet("Spins Hourly")
+    spins.append(list(SPIN_HEADER))
+    spins.append([HOUR, "U1", "US", 10.5])  # 2
+    spins.append([HOUR, "U1", "US", "lots"])  # 3: text in a numeric cell
+    spins.append([HOUR + timedelta(minutes=30), "U2", "CA", 1])  # 4: not on the hour
+    spins.append([HOUR, "U2", "Canada", 1])  # 5: not a two-letter code
+    spins.append([HOUR, "U3", "CA", -2])  # 6: negative
+    spins.append([HOUR, "Jürgen_東京", "DE", 2.5])  # 7: valid
+    spins.append([None, None, None, None, None, None, None, "note"])  # 8: not data
+    path = tmp_path / "hostile.xlsx"
+    workbook.save(path)
+    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(path))
+    return path
+
+
+def test_hostile_workbook(db, hostile):
+    assert run([HourlyPipeline(hour=HOUR)])
+    quarantine = {
+        (sheet, row): (start, reasons)
+        for sheet, row, start, reasons in table_rows(
+            db, "ops.quarantine", ["sheet", "source_row", "interval_start", "reasons"]
+        )
+    }
+    i0, i5 = HOUR, HOUR + timedelta(minutes=5)
+    assert quarantine == {
+        ("Purchases", 1502): (i0, ["transaction_id '7' is not a UUID"]),
+        ("Purchases", 1503): (
+            None,
+            ['date: expected an Excel datetime, found String("2022-04-01 22:01:00")'],
+        ),
+        ("Purchases", 1504): (i0, ["revenue: expected an Excel string, found Error(Div0)"]),
+        ("Purchases", 1505): (i0, ["userId is missing", "revenue is missing"]),
+        ("Purchases", 1506): (i0, ['transaction_id "\'); drop table x; --" is not a UUID']),
+        ("Purchases", 1510): (
+            i0,
+            ["revenue 'PriceInEUR=1.00': currency 'EUR' is not accepted (USD)"],
+        ),
+        ("Purchases", 1511): (i0, ["revenue 'PriceInUSD=0' is not a positive amount"]),
+        ("Purchases", 1512): (
+            i0,
+            ["revenue 'PriceInUSD=99999' is above the ceiling of 10000 USD"],
+        ),
+        ("Purchases", 1513): (
+            i0,
+            [
+                "revenue 'PriceInUSD=1.999' is not of the form PriceIn<CUR>=<amount> "
+                "with at most 2 decimals"
+            ],
+        ),
+        ("Purchases", 1515): (
+            i5,
+            [
+                f"transaction_id '{uuid(0)}' conflicts with row 2: same id, different "
+                "content; the first occurrence wins"
+            ],
+        ),
+        ("Purchases", 1516): (
+            None,
+            ['date: expected an Excel datetime, found String("yesterday")'],
+        ),
+        ("Spins Hourly", 3): (HOUR, ["total_spins 'lots' is not a number"]),
+        ("Spins Hourly", 4): (HOUR, ["date 2022-04-01 22:30:00 is not on the hour"]),
+        ("Spins Hourly", 5): (HOUR, ["country 'Canada' is not a two-letter country code"]),
+        ("Spins Hourly", 6): (HOUR, ["total_spins '-2' is negative"]),
+    }
+
+    # Conservation for every interval of the hour.
+    loads = table_rows(
+        db,
+        "ops.interval_loads",
+        ["interval_start", "source_rows", "loaded_rows", "quarantined_rows"],
+    )
+    assert len(loads) == 13
+    assert all(source == loaded + quarantined for _, source, loaded, quarantined in loads)
+
+    # Every good row reaches gold: the clean prefix, the padded, non-ASCII and SQL-looking ids.
+    silver = dict(table_rows(db, "silver.silver_purchases", ["transaction_id", "user_id"]))
+    assert silver[uuid(9004)] == "PADDED1"
+    assert silver[uuid(9005)] == "Jürgen_東京"
+    assert silver[uuid(9006)] == "Robert');DROP--"
+    good = CLEAN_PREFIX + 3
+    assert len(silver) == good
+    with db.cursor() as cursor:
+        cursor.execute(
+            "select sum(amount_purchases_hourly), sum(total_revenue_hourly)"
+            " from gold.aggregated_final_table where app_hour = %s",
+            (HOUR,),
+        )
+        assert cursor.fetchone() == (good, Decimal(CLEAN_PREFIX) + Decimal("9.00"))
+        cursor.execute(
+            "select country, total_spins_hourly from gold.aggregated_final_table"
+            " where user_id = %s",
+            ("Jürgen_東京",),
+        )
+        assert cursor.fetchone() == ("DE", 3)
+        cursor.execute("select user_id from bronze.bronze_purchases where source_row = 1507")
+        assert cursor.fetchone() == ("  PADDED1 ",), "bronze keeps the source value verbatim"
+
+
+def test_undated_rows_are_quarantined_once_per_version(db, hostile):
+    assert run([HourlyPipeline(hour=HOUR), HourlyPipeline(hour=HOUR + timedelta(hours=1))])
+    with db.cursor() as cursor:
+        cursor.execute("select source_row from ops.quarantine where interval_start is null")
+        assert sorted(r[0] for r in cursor.fetchall()) == [1503, 1516]
+
+
+def test_too_many_bad_rows_fail_the_batch_and_write_nothing(db, tmp_path, monkeypatch):
+    from playstudio_luigi import ExtractPurchases, ValidatePurchases
+    from playstudio_luigi.checks import CheckFailedError
+    from playstudio_luigi.testing import write_workbook
+
+    rows = [(HOUR + timedelta(seconds=i), "U1", "PriceInUSD=1.00", uuid(i)) for i in range(20)]
+    rows += [(HOUR + timedelta(seconds=30 + i), "U1", "1.00", uuid(100 + i)) for i in range(10)]
+    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(write_workbook(tmp_path / "w.xlsx", rows)))
+    assert run([ExtractPurchases(interval=HOUR)])
+    with pytest.raises(CheckFailedError, match=r"10 of 30 rows \(33%\).*max_reject_ratio = 0\.2"):
+        ValidatePurchases(interval=HOUR).run()
+    assert not run([HourlyPipeline(hour=HOUR)])
+    assert table_rows(db, "ops.quarantine", ["source_row"]) == []
+    assert table_rows(db, "bronze.bronze_purchases", ["source_row"]) == []
+    with db.cursor() as cursor:
+        cursor.execute(
+            "select distinct check_name, severity, status, failing_rows from ops.check_results"
+            " where layer = 'ingest'"
+        )
+        assert cursor.fetchall() == [("reject_ratio", "error", "fail", 10)]
