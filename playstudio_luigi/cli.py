@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from luigi.execution_summary import LuigiStatusCode
 
 import playstudio_luigi
 from playstudio_luigi import config
-from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between
+from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between, utcnow
 
 BUNDLED_SAMPLE = files("playstudio_luigi") / "sample_data" / "playstudio_sample.xlsx"
 HOUR_FORMATS = ("%Y-%m-%dT%H", "%Y-%m-%dT%H%M", "%Y-%m-%d")
@@ -107,6 +107,33 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def parse_since(text: str) -> datetime:
+    """``24h``, ``90m``, ``7d`` (ago) or an absolute ``2022-04-01T22``, as naive UTC."""
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text[:-1].isdigit() and text[-1:] in units:
+        return utcnow() - timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither like 24h/90m/7d nor a date"
+        ) from None
+
+
+def _cmd_checks(args: argparse.Namespace) -> int:
+    from playstudio_luigi.db.connection import connect
+    from playstudio_luigi.report import check_report
+
+    connection = connect()
+    try:
+        freshness = timedelta(hours=config.playstudio().freshness_hours)
+        report = check_report(connection, args.since, utcnow(), freshness)
+    finally:
+        connection.close()
+    print(report.render())
+    return 1 if report.errors_failed else 0
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
     _print_summary(args.start, args.stop)
     return 0
@@ -168,6 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--workers", type=int, default=1)
     demo.set_defaults(handler=_cmd_demo)
+
+    checks = commands.add_parser(
+        "checks", help="report recent data-check results and quarantine; exit 1 on errors"
+    )
+    checks.add_argument(
+        "--since", type=parse_since, default="24h", help="window: 24h, 90m, 7d or a date"
+    )
+    checks.set_defaults(handler=_cmd_checks)
 
     summary = commands.add_parser("summary", help="print a summary of gold for [start, stop)")
     summary.add_argument("--start", type=parse_hour, required=True)

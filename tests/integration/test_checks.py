@@ -179,3 +179,22 @@ def test_warn_check_records_and_goes_on(db, loaded, failing_gold_check):
             (next_hour,),
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_checks_command_reports_and_exits_non_zero_on_errors(loaded, capsys, failing_gold_check):
+    from playstudio_luigi.cli import main
+
+    assert main(["checks", "--since", "1h"]) == 0
+    report = capsys.readouterr().out
+    assert "ok   error gold.daily_at_least_hourly: 1 run(s)" in report
+    assert "Quarantined rows by reason\n  none" in report
+    assert "Purchases: loaded until 2022-04-01 23:00 UTC" in report
+    assert "WARN Purchases" in report  # 2022 is long ago: not fresh
+
+    failing_gold_check("error")
+    assert not run([HourlyPipeline(hour=dt(2022, 4, 1, 23))])
+    assert main(["checks", "--since", "1h"]) == 1
+    report = capsys.readouterr().out
+    assert "FAIL error gold.always_fails: 1 run(s), 1 failed (1 failing rows)" in report
+    # A window that starts after every recorded result reports nothing.
+    assert main(["checks", "--since", "2999-01-01"]) == 0
