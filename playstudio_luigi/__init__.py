@@ -5,19 +5,25 @@ exposes the public tasks, so ``luigi --module playstudio_luigi HourlyPipeline --
 ``luigi.build([playstudio_luigi.GoldAggregate(hour=…)])`` both work from any directory.
 """
 
+from playstudio_luigi.redaction import install_log_redaction
 from playstudio_luigi.settings import load_packaged_defaults
 
 load_packaged_defaults()
+install_log_redaction()
 
 # Luigi's range tools, re-exported so `luigi --module playstudio_luigi RangeHourly ...` works.
 from luigi.tools.range import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E402
 
+from playstudio_luigi.alerts.handlers import register as _register_alerts  # noqa: E402
+from playstudio_luigi.tasks.base import IntervalTask  # noqa: E402
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins  # noqa: E402
 from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins  # noqa: E402
 from playstudio_luigi.tasks.gold import GoldAggregate  # noqa: E402
 from playstudio_luigi.tasks.pipelines import FiveMinutePipeline, HourlyPipeline  # noqa: E402
 from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins  # noqa: E402
 from playstudio_luigi.tasks.validate import ValidatePurchases, ValidateSpins  # noqa: E402
+
+_register_alerts(IntervalTask)
 
 __version__ = "0.1.0"
 

@@ -20,6 +20,9 @@ import pyarrow.compute as pc
 
 from playstudio_luigi.source.schema import SheetLayout, normalize_header
 
+# Largest distance (ms) from a whole second still taken for Excel's floating-point noise.
+SUB_SECOND_NOISE_MS = 2
+
 
 class SourceFormatError(ValueError):
     """The workbook cannot be read as a source: unreadable, or a sheet or column is missing."""
@@ -165,8 +168,15 @@ def read_sheet(path: Path, layout: SheetLayout) -> pa.Table:
         field = layout.columns[header_name]
         values = batch.column(actual)
         if header_name in layout.datetime_columns:
-            # Excel stores times as day fractions: round float noise to the source's seconds.
-            values = pc.round_temporal(values, 1, "second").cast(pa.timestamp("s"))
+            # Excel stores times as day fractions: round float noise (a millisecond or so) to
+            # the source's seconds, but never round away a real fraction of a second.
+            rounded = pc.round_temporal(values, 1, "second")
+            noise = pc.abs(pc.subtract(values, rounded).cast(pa.int64()))
+            for index in pc.indices_nonzero(pc.greater(noise, SUB_SECOND_NOISE_MS)).to_pylist():
+                errors_by_row[index].append(
+                    f"{header_name}: {values[index].as_py()} is not a whole second"
+                )
+            values = rounded.cast(pa.timestamp("s"))
         columns[field] = values
     columns["cell_errors"] = pa.array(
         ["; ".join(errors_by_row[i]) if i in errors_by_row else None for i in range(height)]

@@ -8,6 +8,8 @@ import luigi
 import pandas as pd
 import psycopg2.extensions
 
+from playstudio_luigi.alerts.config import slack
+from playstudio_luigi.alerts.handlers import report
 from playstudio_luigi.checks import INGEST_CHECKS, CheckFailedError, CheckResult
 from playstudio_luigi.config import playstudio
 from playstudio_luigi.db.sql import render
@@ -51,6 +53,16 @@ class ValidateMixin:
             failed = CheckResult(INGEST_CHECKS["reject_ratio"], len(result.rejected), sample)
             raise CheckFailedError(self.task_id, [failed], message=rejection)
 
+        warn_ratio = slack().quarantine_warn_ratio
+        self._quarantine_warning = (
+            (
+                f"{self.layout.name} {self.window}: {len(result.rejected)} of "
+                f"{result.source_rows} rows ({result.reject_ratio:.0%}) quarantined, above "
+                f"[slack] quarantine_warn_ratio = {warn_ratio:g}; see ops.quarantine"
+            )
+            if result.rejected and result.reject_ratio > warn_ratio
+            else None
+        )
         cursor.execute(
             render("quarantine/delete_interval.sql"),
             {"sheet": self.layout.name, "interval_start": self.window.start},
@@ -74,6 +86,12 @@ class ValidateMixin:
 
     def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
         return getattr(self, "_ingest_results", [])
+
+    def run(self) -> None:
+        super().run()
+        warning = getattr(self, "_quarantine_warning", None)
+        if warning:  # after the commit: the rows are in quarantine when the alert arrives
+            report(self, "QUARANTINE", warning, "QuarantineWarning")
 
 
 class ValidatePurchases(ValidateMixin, FiveMinuteTask):

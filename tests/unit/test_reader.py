@@ -109,9 +109,15 @@ def test_padding_and_notes_are_not_data_and_row_numbers_are_excel_rows(tmp_path:
     assert [(r["source_row"], r["user_id"]) for r in rows] == [(4, "U1"), (56, "U2")]
 
 
-def test_sub_second_noise_rounds_to_the_second(tmp_path: Path):
+def test_sub_second_noise_rounds_to_the_second_but_real_fractions_are_errors(tmp_path: Path):
     path = write_workbook(
         tmp_path / "w.xlsx",
-        purchases=[(dt(2022, 4, 1, 22, 4, 59, 999000), "U1", "PriceInUSD=1.00", UUID)],
+        purchases=[
+            (dt(2022, 4, 1, 22, 4, 59, 999000), "U1", "PriceInUSD=1.00", UUID),
+            (dt(2022, 4, 1, 22, 4, 59, 600000), "U1", "PriceInUSD=1.00", UUID),
+        ],
     )
-    assert read_sheet(path, PURCHASES)["event_time"].to_pylist() == [dt(2022, 4, 1, 22, 5, 0)]
+    rows = read_sheet(path, PURCHASES).to_pylist()
+    assert rows[0]["event_time"] == dt(2022, 4, 1, 22, 5, 0)
+    assert rows[0]["cell_errors"] is None
+    assert rows[1]["cell_errors"] == "date: 2022-04-01 22:04:59.600000 is not a whole second"

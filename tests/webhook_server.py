@@ -1,0 +1,84 @@
+"""A real HTTP server standing in for Slack's incoming webhook, scriptable per test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    body: str = "ok"
+
+
+@dataclass
+class Received:
+    at: float
+    path: str
+    payload: dict
+    raw: str
+
+
+class FakeSlack:
+    """Answers with the scripted replies in order (then 200); records every request."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.received: list[Received] = []
+        self._lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/services/T000/B000/secret-token-XYZ"
+
+    @property
+    def payloads(self) -> list[dict]:
+        return [r.payload for r in self.received]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                with fake._lock:
+                    fake.received.append(
+                        Received(time.monotonic(), self.path, json.loads(raw), raw)
+                    )
+                    reply = fake.replies.pop(0) if fake.replies else Reply()
+                time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.end_headers()
+                    self.wfile.write(reply.body.encode())
+                except OSError:
+                    pass  # the client gave up waiting
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+    @contextmanager
+    def running(self) -> Iterator[FakeSlack]:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
