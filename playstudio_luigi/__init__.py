@@ -15,6 +15,7 @@ install_log_redaction()
 from luigi.tools.range import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E402
 
 from playstudio_luigi.alerts.handlers import register as _register_alerts  # noqa: E402
+from playstudio_luigi.reconcile import Reconcile  # noqa: E402
 from playstudio_luigi.tasks.base import IntervalTask  # noqa: E402
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins  # noqa: E402
 from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins  # noqa: E402
@@ -38,6 +39,7 @@ __all__ = [
     "RangeByMinutes",
     "RangeDaily",
     "RangeHourly",
+    "Reconcile",
     "SilverPurchases",
     "SilverSpins",
     "ValidatePurchases",

@@ -32,22 +32,15 @@ def parse_hour(text: str) -> datetime:
     raise argparse.ArgumentTypeError(f"{text!r} is not an hour like 2022-04-01T22")
 
 
-def run_backfill(
-    start: datetime,
-    stop: datetime,
+def build_hours(
+    hours: list[datetime],
     *,
     workers: int = 1,
     scheduler_host: str | None = None,
     scheduler_port: int | None = None,
     log_level: str = "WARNING",
 ) -> bool:
-    """Run every task needed for gold of the hours in ``[start, stop)``; True if all succeeded.
-
-    Unlike Luigi's range tools there is no look-back window: the whole range is scheduled.
-    """
-    hours = hours_between(start, stop)
-    if not hours:
-        raise SystemExit(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
+    """Build ``HourlyPipeline`` for each hour (and everything it needs); True if all succeeded."""
     scheduler: dict[str, object] = {"local_scheduler": scheduler_host is None}
     if scheduler_host is not None:
         scheduler["scheduler_host"] = scheduler_host
@@ -64,6 +57,37 @@ def run_backfill(
     return result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
 
 
+def run_backfill(
+    start: datetime,
+    stop: datetime,
+    *,
+    workers: int = 1,
+    scheduler_host: str | None = None,
+    scheduler_port: int | None = None,
+    log_level: str = "WARNING",
+    full_refresh: bool = False,
+) -> bool:
+    """Run every task needed for gold of the hours in ``[start, stop)``; True if all succeeded.
+
+    Unlike Luigi's range tools there is no look-back window: the whole range is scheduled.
+    ``full_refresh`` first removes the range's markers and rows (see :mod:`.invalidate`).
+    """
+    hours = hours_between(start, stop)
+    if not hours:
+        raise SystemExit(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
+    if full_refresh:
+        from playstudio_luigi.invalidate import invalidate_range
+
+        invalidate_range(hours[0], hours[-1] + ONE_HOUR)
+    return build_hours(
+        hours,
+        workers=workers,
+        scheduler_host=scheduler_host,
+        scheduler_port=scheduler_port,
+        log_level=log_level,
+    )
+
+
 def _cmd_backfill(args: argparse.Namespace) -> int:
     ok = run_backfill(
         args.start,
@@ -72,8 +96,40 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
         scheduler_host=args.scheduler_host,
         scheduler_port=args.scheduler_port,
         log_level=args.log_level,
+        full_refresh=args.full_refresh,
     )
     return 0 if ok else 1
+
+
+def _cmd_invalidate(args: argparse.Namespace) -> int:
+    from playstudio_luigi.invalidate import invalidate_range
+
+    invalidate_range(args.start, args.stop, args.layer)
+    print(
+        f"invalidated {args.layer} and downstream for [{args.start:%Y-%m-%dT%H}, "
+        f"{args.stop:%Y-%m-%dT%H}): the next run rebuilds it"
+    )
+    return 0
+
+
+def _cmd_reconcile(args: argparse.Namespace) -> int:
+    from playstudio_luigi.reconcile import reconcile
+
+    if args.start is not None:
+        if args.stop is None:
+            raise SystemExit("reconcile: --start needs --stop")
+        start, stop = args.start, args.stop
+    else:
+        start, stop = args.since, utcnow()
+    report = reconcile(
+        start,
+        stop,
+        workers=args.workers,
+        scheduler_host=args.scheduler_host,
+        scheduler_port=args.scheduler_port,
+    )
+    print(report.render())
+    return 0 if report.rebuilt else 1
 
 
 def _print_summary(start: datetime, stop: datetime) -> None:
@@ -188,7 +244,36 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--workers", type=int, default=1)
     backfill.add_argument("--scheduler-host", help="central luigid host (default: local scheduler)")
     backfill.add_argument("--scheduler-port", type=int)
+    backfill.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="remove the range's markers and rows first (after a source re-export)",
+    )
     backfill.set_defaults(handler=_cmd_backfill)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="re-run exactly the processed intervals whose source slice changed"
+    )
+    reconcile.add_argument("--since", type=parse_since, default="6h", help="24h, 90m, 7d or a date")
+    reconcile.add_argument("--start", type=parse_hour, help="first hour (instead of --since)")
+    reconcile.add_argument("--stop", type=parse_hour, help="last hour, exclusive")
+    reconcile.add_argument("--workers", type=int, default=1)
+    reconcile.add_argument("--scheduler-host")
+    reconcile.add_argument("--scheduler-port", type=int)
+    reconcile.set_defaults(handler=_cmd_reconcile)
+
+    invalidate = commands.add_parser(
+        "invalidate", help="remove markers and rows of [start, stop) so the next run rebuilds it"
+    )
+    invalidate.add_argument("--start", type=parse_hour, required=True)
+    invalidate.add_argument("--stop", type=parse_hour, required=True)
+    invalidate.add_argument(
+        "--layer",
+        choices=["bronze", "silver", "gold"],
+        default="bronze",
+        help="first layer to rebuild; everything downstream is rebuilt too (default: bronze)",
+    )
+    invalidate.set_defaults(handler=_cmd_invalidate)
 
     demo = commands.add_parser(
         "demo", help="load the bundled sample end to end and print a gold summary"

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import luigi
 import psycopg2.extensions
 
-from playstudio_luigi import config
+from playstudio_luigi import config, intervals
 from playstudio_luigi.checks import CheckFailedError, CheckResult, record_results
 from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
@@ -27,7 +27,7 @@ from playstudio_luigi.intervals import (
     ensure_closed,
     five_minute_interval,
     hour_interval,
-    utcnow,
+    is_closed,
 )
 
 logger = logging.getLogger("luigi-interface")
@@ -62,16 +62,28 @@ class IntervalTask(luigi.Task):
         return markers.MarkerTarget(self.marker_family(), self.window.start)
 
     @classmethod
-    def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
-        """Which of these intervals are complete, answered with one query (for Range tools).
+    def window_of(cls, start: datetime) -> Interval:
+        raise NotImplementedError
 
-        Range tools call this with ``functools.partial(cls, **of_params)`` as ``cls``.
+    @classmethod
+    def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
+        """Which of these intervals need no run now, answered with one query (for Range tools).
+
+        Completed intervals, and those not closed yet (their end plus the allowed lateness is
+        still ahead): Range tools then schedule only closed intervals, and pick the others up
+        on a later run. Range tools call this with ``functools.partial(cls, **of_params)``.
         """
         task_cls = getattr(cls, "func", cls)
         values = list(parameter_tuples)
         starts = {value: task_cls.interval_start_of(value) for value in values}
         done = markers.completed_starts(task_cls.marker_family(), set(starts.values()))
-        return [value for value in values if starts[value] in done]
+        now, lateness = intervals.utcnow(), config.allowed_lateness()
+        return [
+            value
+            for value in values
+            if starts[value] in done
+            or not is_closed(task_cls.window_of(starts[value]), now, lateness)
+        ]
 
     # Hooks -------------------------------------------------------------------------------
 
@@ -94,7 +106,10 @@ class IntervalTask(luigi.Task):
 
     def ensure_closed(self, now: datetime | None = None) -> None:
         ensure_closed(
-            self.window, now or utcnow(), config.allowed_lateness(), self.get_task_family()
+            self.window,
+            now or intervals.utcnow(),
+            config.allowed_lateness(),
+            self.get_task_family(),
         )
 
     def run(self) -> None:
@@ -147,6 +162,10 @@ class FiveMinuteTask(IntervalTask):
         return five_minute_interval(self.interval)
 
     @classmethod
+    def window_of(cls, start: datetime) -> Interval:
+        return five_minute_interval(start)
+
+    @classmethod
     def interval_start_of(cls, value: datetime) -> datetime:
         return five_minute_interval(value.replace(minute=value.minute - value.minute % 5)).start
 
@@ -161,6 +180,10 @@ class HourTask(IntervalTask):
     @property
     def window(self) -> Interval:
         return hour_interval(self.hour)
+
+    @classmethod
+    def window_of(cls, start: datetime) -> Interval:
+        return hour_interval(start)
 
     @classmethod
     def interval_start_of(cls, value: datetime) -> datetime:
