@@ -23,6 +23,7 @@ from playstudio_luigi.db.connection import connect, transaction
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import Interval, five_minute_interval, hour_interval, utcnow
 from playstudio_luigi.invalidate import forget_markers
+from playstudio_luigi.runs import report_progress
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
 from playstudio_luigi.source.versions import SourceVersion, current_version
 from playstudio_luigi.tasks.extract import slice_fingerprint
@@ -202,6 +203,6 @@ class Reconcile(luigi.Task):
                     [c.interval_start for c in changes if c.sheet == PURCHASES.name],
                     [c.interval_start for c in changes if c.sheet == SPINS.name],
                 )
-            self.set_status_message("\n".join(map(str, changes)))
+            report_progress(self, "\n".join(map(str, changes)))
             yield [HourlyPipeline(hour=hour) for hour in sorted(hours)]
         self._done = True

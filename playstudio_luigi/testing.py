@@ -111,6 +111,7 @@ PIPELINE_TABLES = (
     "ops.quarantine",
     "ops.interval_loads",
     "ops.check_results",
+    "ops.task_runs",
 )
 
 

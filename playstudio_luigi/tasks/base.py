@@ -29,6 +29,7 @@ from playstudio_luigi.intervals import (
     hour_interval,
     is_closed,
 )
+from playstudio_luigi.runs import TaskRun, record_failure, report_progress
 
 logger = logging.getLogger("luigi-interface")
 
@@ -113,9 +114,19 @@ class IntervalTask(luigi.Task):
         )
 
     def run(self) -> None:
+        run = TaskRun(self.task_id, self.get_task_family(), self.window.start)
+        try:
+            self._run(run)
+        except Exception as error:
+            record_failure(run, error)
+            raise
+
+    def _run(self, run: TaskRun) -> None:
         self.ensure_closed()
+        report_progress(self, f"{self.window}: reading", 0)
         prepared = self.prepare()
         family = self.marker_family()
+        report_progress(self, f"{self.window}: writing", 50)
         try:
             with transaction() as connection, connection.cursor() as cursor:
                 cursor.execute(
@@ -124,28 +135,36 @@ class IntervalTask(luigi.Task):
                 )
                 if markers.marker_in_transaction(cursor, family, self.window.start):
                     logger.info("%s: already completed by a concurrent run", self.task_id)
+                    run.record(cursor, "skipped")
                     return
                 details = self.write(cursor, prepared)
                 results = self.check(cursor)
                 self.record_checks(cursor, results)
                 if any(result.blocking for result in results):
                     raise CheckFailedError(self.task_id, results)
-                markers.write_marker(
-                    cursor,
-                    family,
-                    self.window.start,
-                    self.task_id,
-                    source_sha256=self.source_sha256(prepared),
-                    details=details,
-                )
+                sha = self.source_sha256(prepared)
+                markers.write_marker(cursor, family, self.window.start, self.task_id, sha, details)
+                run.record(cursor, "done", details, sha)
         except CheckFailedError as failure:
             # The data rolled back; the evidence of why must not.
             with transaction() as connection, connection.cursor() as cursor:
                 self.record_checks(cursor, failure.results)
             raise
+        report_progress(self, f"{self.window}: done, {_summary(details)}", 100)
 
     def record_checks(self, cursor: psycopg2.extensions.cursor, results: list[CheckResult]) -> None:
         record_results(cursor, results, self.task_id, self.get_task_family(), self.window.start)
+
+
+def _summary(details: dict[str, Any]) -> str:
+    return (
+        ", ".join(
+            f"{key.replace('_', ' ')} {value}"
+            for key, value in details.items()
+            if isinstance(value, int)
+        )
+        or "no rows"
+    )
 
 
 class FiveMinuteTask(IntervalTask):

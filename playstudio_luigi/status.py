@@ -1,0 +1,115 @@
+"""``playstudio-luigi status``: which intervals are done, missing or failed, per layer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+import psycopg2.extensions
+
+from playstudio_luigi.alerts.message import collapse
+from playstudio_luigi.db.sql import render
+from playstudio_luigi.intervals import FIVE_MINUTES, ONE_HOUR
+
+PURCHASES = ("ExtractPurchases", "ValidatePurchases", "LoadBronzePurchases", "SilverPurchases")
+SPINS = ("ExtractSpins", "ValidateSpins", "LoadBronzeSpins", "SilverSpins")
+
+# Per layer: the family whose marker says an interval is there, the families upstream of it
+# (a failure there fails the interval too), and the length of its intervals.
+LAYERS: dict[str, list[tuple[str, tuple[str, ...], timedelta]]] = {
+    "bronze": [
+        ("LoadBronzePurchases", PURCHASES[:3], FIVE_MINUTES),
+        ("LoadBronzeSpins", SPINS[:3], ONE_HOUR),
+    ],
+    "silver": [("SilverPurchases", PURCHASES, FIVE_MINUTES), ("SilverSpins", SPINS, ONE_HOUR)],
+    "gold": [("GoldAggregate", (*PURCHASES, *SPINS, "GoldAggregate"), ONE_HOUR)],
+}
+
+
+@dataclass
+class FamilyCoverage:
+    layer: str
+    family: str
+    expected: int
+    done: int
+    missing: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Status:
+    start: datetime
+    stop: datetime
+    coverage: list[FamilyCoverage]
+    slowest: list[dict]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), default=str, indent=2)
+
+    def render(self) -> str:
+        lines = [f"Coverage of [{self.start:%Y-%m-%d %H:%M}, {self.stop:%Y-%m-%d %H:%M}) UTC"]
+        for item in self.coverage:
+            line = f"  {item.layer:<6} {item.family:<20} {item.done:>6}/{item.expected} done"
+            if item.failed:
+                line += f"; FAILED {len(item.failed)}: {collapse(item.failed)}"
+            if item.missing:
+                line += f"; missing {len(item.missing)}: {collapse(item.missing)}"
+            lines.append(line)
+        lines.append("Slowest recent runs")
+        if not self.slowest:
+            lines.append("  none")
+        for run in self.slowest:
+            lines.append(
+                f"  {float(run['duration_seconds']):8.2f} s  {run['task_family']} "
+                f"{run['interval_start']:%Y-%m-%dT%H:%M} on {run['worker_host']}"
+            )
+        return "\n".join(lines)
+
+    @property
+    def complete(self) -> bool:
+        return all(not c.missing and not c.failed for c in self.coverage)
+
+
+def _starts(start: datetime, stop: datetime, step: timedelta) -> list[datetime]:
+    first = datetime(start.year, start.month, start.day, start.hour)
+    moments, moment = [], first
+    while moment < stop:
+        if moment >= start:
+            moments.append(moment)
+        moment += step
+    return moments
+
+
+def coverage_status(
+    connection: psycopg2.extensions.connection,
+    start: datetime,
+    stop: datetime,
+    since: datetime,
+    slowest: int = 5,
+) -> Status:
+    result = []
+    with connection.cursor() as cursor:
+        for layer, families in LAYERS.items():
+            for family, chain, step in families:
+                expected = _starts(start, stop, step)
+                cursor.execute(
+                    render("reports/coverage.sql", hourly=step == ONE_HOUR),
+                    {"family": family, "chain": list(chain), "start": start, "stop": stop},
+                )
+                state = dict(cursor.fetchall())
+                label = "%Y-%m-%dT%H:%M"
+                result.append(
+                    FamilyCoverage(
+                        layer,
+                        family,
+                        expected=len(expected),
+                        done=sum(1 for s in expected if state.get(s) == "done"),
+                        missing=[f"{s:{label}}" for s in expected if s not in state],
+                        failed=[f"{s:{label}}" for s in expected if state.get(s) == "failed"],
+                    )
+                )
+        cursor.execute(render("reports/slowest_runs.sql"), {"since": since, "limit": slowest})
+        names = [column.name for column in cursor.description]
+        runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return Status(start, stop, result, runs)

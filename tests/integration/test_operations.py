@@ -1,0 +1,252 @@
+"""Operations: run history, coverage status, and a real luigid coordinating workers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime as dt
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
+from playstudio_luigi.cli import BUNDLED_SAMPLE, main
+from playstudio_luigi.testing import run, table_rows, write_workbook
+
+pytestmark = pytest.mark.integration
+
+H22 = dt(2022, 4, 1, 22)
+
+
+def tx(i: int) -> str:
+    return f"00000000-0000-4000-8000-{i:012d}"
+
+
+@pytest.fixture
+def half_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Good rows everywhere, but 22:20 is mostly garbage (its batch is rejected)."""
+    rows = [(H22 + timedelta(minutes=m), "U1", "PriceInUSD=1.00", tx(m)) for m in range(60)]
+    rows += [(H22 + timedelta(minutes=20, seconds=s), "U1", "1.00", tx(100 + s)) for s in range(30)]
+    path = write_workbook(tmp_path / "w.xlsx", rows, [(H22, "U1", "US", 1)])
+    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(path))
+    return path
+
+
+def test_run_history_records_every_run(db, half_broken):
+    assert not run([HourlyPipeline(hour=H22)])
+    runs = table_rows(db, "ops.task_runs", ["task_family", "interval_start", "status"])
+    failed = [(f, s) for f, s, status in runs if status == "failed"]
+    assert failed == [("ValidatePurchases", H22 + timedelta(minutes=20))]
+    done = [(f, s) for f, s, status in runs if status == "done"]
+    assert len(done) == len(set(done)), "no task ran twice"
+    assert ("ExtractPurchases", H22 + timedelta(minutes=20)) in done
+    with db.cursor() as cursor:
+        cursor.execute(
+            "select rows_in, rows_loaded, rows_quarantined, worker_host, error is null"
+            " from ops.task_runs where task_family = 'LoadBronzePurchases' and interval_start = %s",
+            (H22,),
+        )
+        assert cursor.fetchone() == (5, 5, 0, socket.gethostname(), True)
+        cursor.execute("select error from ops.task_runs where status = 'failed'")
+        assert "max_reject_ratio" in cursor.fetchone()[0]
+
+
+def test_status_shows_done_missing_and_failed(db, half_broken, capsys):
+    assert not run(
+        [FiveMinutePipeline(interval=H22 + timedelta(minutes=m)) for m in range(0, 30, 5)]
+    )
+    code = main(["status", "--start", "2022-04-01T22", "--stop", "2022-04-01T23"])
+    assert code == 3  # incomplete
+    text = capsys.readouterr().out
+    assert (
+        "bronze LoadBronzePurchases       5/12 done; FAILED 1: 2022-04-01T22:20; "
+        "missing 6: 2022-04-01T22:30 … 2022-04-01T22:55 (6)" in text
+    )
+    assert "gold   GoldAggregate             0/1 done; FAILED 1: 2022-04-01T22:00" in text
+    assert main(["status", "--start", "2022-04-01T22", "--stop", "2022-04-01T23", "--json"]) == 3
+    data = json.loads(capsys.readouterr().out)
+    silver = next(c for c in data["coverage"] if c["family"] == "SilverPurchases")
+    assert (silver["done"], silver["failed"]) == (5, ["2022-04-01T22:20"])
+    assert data["slowest"] and data["slowest"][0]["task_family"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def luigid(tmp_path: Path) -> Iterator[int]:
+    """A real central scheduler on a free port; fails (not skips) if it cannot start."""
+    port = free_port()
+    binary = Path(sys.executable).parent / "luigid"
+    config = tmp_path / "luigid.cfg"
+    # Notice a dead worker and retry its task within seconds (production: deploy/luigid.cfg).
+    config.write_text("[scheduler]\nworker_disconnect_delay = 3\nretry_delay = 1\n")
+    process = subprocess.Popen(
+        [
+            str(binary),
+            "--port",
+            str(port),
+            "--state-path",
+            str(tmp_path / "state.pickle"),
+            "--logdir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "LUIGI_CONFIG_PATH": str(config)},
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/task_list?data={{}}", timeout=1)
+            break
+        except OSError:
+            assert process.poll() is None, "luigid exited at start"
+            assert time.monotonic() < deadline, "luigid did not answer within 30 s"
+            time.sleep(0.2)
+    yield port
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def api(port: int, method: str, data: dict) -> dict:
+    query = urllib.parse.quote(json.dumps(data))
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/{method}?data={query}") as reply:
+        return json.load(reply)["response"]
+
+
+def task_list(port: int, status: str) -> dict:
+    return api(port, "task_list", {"status": status, "upstream_status": "", "search": ""})
+
+
+def test_two_workers_through_luigid_run_each_task_once(warehouse, luigid, tmp_path):
+    cli = Path(sys.executable).parent / "playstudio-luigi"
+    env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE)}
+    args = [
+        str(cli),
+        "backfill",
+        "--start",
+        "2022-04-01T20",
+        "--stop",
+        "2022-04-01T23",
+        "--scheduler-host",
+        "127.0.0.1",
+        "--scheduler-port",
+        str(luigid),
+        "--workers",
+        "2",
+    ]
+    workers = [
+        subprocess.Popen(
+            args,
+            env={**env, "PLAYSTUDIO_HOME": str(tmp_path / f"h{i}")},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    outcomes = [(w.wait(timeout=600), w.stderr.read()) for w in workers]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes[0][1][-2000:]
+    done = task_list(luigid, "DONE")
+    families = {task["name"] for task in done.values()}
+    assert {"HourlyPipeline", "GoldAggregate", "ExtractPurchases", "SilverSpins"} <= families
+    assert sum(1 for t in done.values() if t["name"] == "ExtractPurchases") == 36
+    assert task_list(luigid, "FAILED") == {} and task_list(luigid, "PENDING") == {}
+    # Progress is visible in luigid: each task left its status message there.
+    extract = next(i for i, t in done.items() if t["name"] == "LoadBronzePurchases")
+    message = api(luigid, "get_task_status_message", {"task_id": extract})["statusMessage"]
+    assert "done" in message and "source rows" in message
+    from playstudio_luigi.db.connection import connect
+
+    conn = connect()
+    try:
+        runs = table_rows(conn, "ops.task_runs", ["task_family", "interval_start", "status"])
+    finally:
+        conn.close()
+    assert {status for *_, status in runs} == {"done"}, "no duplicate or skipped run"
+    keys = [(family, start) for family, start, _ in runs]
+    assert len(keys) == len(set(keys)) == 36 * 4 + 3 * 5
+
+
+def test_progress_line_counts_done_work(db, half_broken):
+    from playstudio_luigi.progress import progress_text
+
+    assert run([FiveMinutePipeline(interval=H22)])
+    assert progress_text([H22, H22 + timedelta(hours=1)]) == (
+        "backfill: 0/2 hours in gold, 1/24 5-minute intervals in silver"
+    )
+
+
+def test_a_killed_worker_is_replaced_and_tables_are_right(warehouse, luigid, tmp_path):
+    import signal
+
+    from reference_model import gold_reference
+
+    from playstudio_luigi.db.connection import connect
+    from playstudio_luigi.testing import GOLD_COLUMNS
+
+    cli = Path(sys.executable).parent / "playstudio-luigi"
+    env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE)}
+    args = [
+        str(cli),
+        "backfill",
+        "--start",
+        "2022-04-01T00",
+        "--stop",
+        "2022-04-01T06",
+        "--scheduler-host",
+        "127.0.0.1",
+        "--scheduler-port",
+        str(luigid),
+        "--workers",
+        "2",
+    ]
+
+    config = tmp_path / "worker.cfg"
+    config.write_text("[worker]\nmax_keep_alive_idle_duration = 10\n")
+    env["LUIGI_CONFIG_PATH"] = str(config)
+
+    def worker(name: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            args,
+            env={**env, "PLAYSTUDIO_HOME": str(tmp_path / name)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    victim, survivor = worker("a"), worker("b")
+    time.sleep(4)
+    os.killpg(victim.pid, signal.SIGKILL)  # the worker and its task processes, mid-task
+    victim.wait(timeout=30)
+    # The survivor does what it can; the dead worker's tasks stay failed in luigid.
+    survivor.wait(timeout=300)
+    deadline = time.monotonic() + 180
+    while task_list(luigid, "RUNNING"):
+        assert time.monotonic() < deadline, "luigid never noticed the dead worker"
+        time.sleep(1)
+    # A restarted worker schedules what is missing again and finishes the backfill.
+    assert worker("c").wait(timeout=300) == 0
+
+    conn = connect()
+    try:
+        actual = table_rows(conn, "gold.aggregated_final_table", GOLD_COLUMNS)
+    finally:
+        conn.close()
+    expected = gold_reference(Path(str(BUNDLED_SAMPLE)))
+    expected = expected[expected["app_hour"] < dt(2022, 4, 1, 6)]
+    assert len(actual) == len(expected) > 0
+    assert [row[:6] for row in actual] == [
+        tuple(r)[:6] for r in expected[list(GOLD_COLUMNS)].itertuples(index=False)
+    ]
