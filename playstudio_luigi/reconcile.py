@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import luigi
 import psycopg2.extensions
@@ -133,6 +133,28 @@ def find_changes(
     return checked, changes
 
 
+def invalidate_changed(start: datetime, stop: datetime) -> ReconcileReport:
+    """Find the processed intervals of [start, stop) whose slice changed and drop the markers
+    of their chains and gold hours, in one transaction. The report says what to rebuild."""
+    version = current_version(config.source_path(), config.home_dir() / "cache" / "sources")
+    report = ReconcileReport(start, stop)
+    connection = connect()
+    try:
+        with connection.cursor() as cursor:
+            report.checked, report.changes = find_changes(cursor, version, start, stop)
+    finally:
+        connection.close()
+    if report.changes:
+        with transaction() as connection, connection.cursor() as cursor:
+            hours = forget_markers(
+                cursor,
+                [c.interval_start for c in report.changes if c.sheet == PURCHASES.name],
+                [c.interval_start for c in report.changes if c.sheet == SPINS.name],
+            )
+        report.hours = sorted(hours)
+    return report
+
+
 def reconcile(
     start: datetime,
     stop: datetime,
@@ -144,29 +166,14 @@ def reconcile(
     """Find changed intervals in [start, stop), drop their markers, rebuild their hours."""
     from playstudio_luigi.cli import build_hours
 
-    version = current_version(config.source_path(), config.home_dir() / "cache" / "sources")
-    report = ReconcileReport(start, stop)
-    connection = connect()
-    try:
-        with connection.cursor() as cursor:
-            report.checked, report.changes = find_changes(cursor, version, start, stop)
-    finally:
-        connection.close()
-    if not report.changes:
-        return report
-    with transaction() as connection, connection.cursor() as cursor:
-        hours = forget_markers(
-            cursor,
-            [c.interval_start for c in report.changes if c.sheet == PURCHASES.name],
-            [c.interval_start for c in report.changes if c.sheet == SPINS.name],
+    report = invalidate_changed(start, stop)
+    if report.hours:
+        report.rebuilt = build_hours(
+            report.hours,
+            workers=workers,
+            scheduler_host=scheduler_host,
+            scheduler_port=scheduler_port,
         )
-    report.hours = sorted(hours)
-    report.rebuilt = build_hours(
-        report.hours,
-        workers=workers,
-        scheduler_host=scheduler_host,
-        scheduler_port=scheduler_port,
-    )
     return report
 
 
@@ -188,21 +195,8 @@ class Reconcile(luigi.Task):
         from playstudio_luigi.tasks.pipelines import HourlyPipeline
 
         stop = utcnow().replace(minute=0, second=0, microsecond=0)
-        start = stop - self.hours_back * (hour_interval(stop).end - stop)
-        version = current_version(config.source_path(), config.home_dir() / "cache" / "sources")
-        connection = connect()
-        try:
-            with connection.cursor() as cursor:
-                _, changes = find_changes(cursor, version, start, stop)
-        finally:
-            connection.close()
-        if changes:
-            with transaction() as connection, connection.cursor() as cursor:
-                hours = forget_markers(
-                    cursor,
-                    [c.interval_start for c in changes if c.sheet == PURCHASES.name],
-                    [c.interval_start for c in changes if c.sheet == SPINS.name],
-                )
-            report_progress(self, "\n".join(map(str, changes)))
-            yield [HourlyPipeline(hour=hour) for hour in sorted(hours)]
+        report = invalidate_changed(stop - timedelta(hours=self.hours_back), stop)
+        if report.changes:
+            report_progress(self, report.render())
+            yield [HourlyPipeline(hour=hour) for hour in report.hours]
         self._done = True

@@ -120,6 +120,13 @@ def luigid(tmp_path: Path) -> Iterator[int]:
     process.wait(timeout=30)
 
 
+def backfill_through(port: int, start: str, stop: str) -> list[str]:
+    """The command of a two-process backfill worker using the luigid on ``port``."""
+    cli = Path(sys.executable).parent / "playstudio-luigi"
+    scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+    return [str(cli), "backfill", "--start", start, "--stop", stop, *scheduler, "--workers", "2"]
+
+
 def api(port: int, method: str, data: dict) -> dict:
     query = urllib.parse.quote(json.dumps(data))
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/{method}?data={query}") as reply:
@@ -131,22 +138,8 @@ def task_list(port: int, status: str) -> dict:
 
 
 def test_two_workers_through_luigid_run_each_task_once(warehouse, luigid, tmp_path):
-    cli = Path(sys.executable).parent / "playstudio-luigi"
     env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE)}
-    args = [
-        str(cli),
-        "backfill",
-        "--start",
-        "2022-04-01T20",
-        "--stop",
-        "2022-04-01T23",
-        "--scheduler-host",
-        "127.0.0.1",
-        "--scheduler-port",
-        str(luigid),
-        "--workers",
-        "2",
-    ]
+    args = backfill_through(luigid, "2022-04-01T20", "2022-04-01T23")
     workers = [
         subprocess.Popen(
             args,
@@ -196,22 +189,8 @@ def test_a_killed_worker_is_replaced_and_tables_are_right(warehouse, luigid, tmp
     from playstudio_luigi.db.connection import connect
     from playstudio_luigi.testing import GOLD_COLUMNS
 
-    cli = Path(sys.executable).parent / "playstudio-luigi"
     env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE)}
-    args = [
-        str(cli),
-        "backfill",
-        "--start",
-        "2022-04-01T00",
-        "--stop",
-        "2022-04-01T06",
-        "--scheduler-host",
-        "127.0.0.1",
-        "--scheduler-port",
-        str(luigid),
-        "--workers",
-        "2",
-    ]
+    args = backfill_through(luigid, "2022-04-01T00", "2022-04-01T06")
 
     config = tmp_path / "worker.cfg"
     config.write_text("[worker]\nmax_keep_alive_idle_duration = 10\n")

@@ -227,3 +227,17 @@ def test_reconcile_after_any_history_equals_a_clean_run(db, source, history):
     reset_warehouse(db)
     assert run([HourlyPipeline(hour=H22), HourlyPipeline(hour=H23)])
     assert reconciled == gold(db)
+
+
+def test_reconcile_task_for_cron(db, source, monkeypatch):
+    from playstudio_luigi import Reconcile
+    from playstudio_luigi import reconcile as reconcile_module
+
+    load(source, BASE)
+    assert run([HourlyPipeline(hour=H22), HourlyPipeline(hour=H23)])
+    load(source, [*BASE, (H23 + timedelta(minutes=50), "U2", "PriceInUSD=19.99", tx(5))])
+    monkeypatch.setattr(reconcile_module, "utcnow", lambda: dt(2022, 4, 2, 0, 10))
+    assert run([Reconcile(hours_back=2)])
+    rows = {(r[0], r[1]): r for r in gold(db)}
+    assert rows[(H23, "U2")][4:6] == (Decimal("19.99"), 1)
+    assert rows[(H22, "U2")][7] == Decimal("21.98")  # the day's total, on the 22:00 row too
