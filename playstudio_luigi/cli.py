@@ -230,7 +230,22 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_db(args: argparse.Namespace) -> int:
     from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
-    if config.configured_dsn() is not None and args.action != "url":
+    if args.action == "roles":
+        from playstudio_luigi.db.connection import transaction
+        from playstudio_luigi.db.roles import create_roles
+
+        try:
+            with transaction() as connection, connection.cursor() as cursor:
+                create_roles(cursor, args.pipeline_role, args.analyst_role)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(
+            f"roles ready: {args.pipeline_role} owns the warehouse, {args.analyst_role} reads gold"
+        )
+        return 0
+
+    if config.configured_dsn() is not None and args.action not in ("url", "roles"):
         print(f"{config.DSN_ENV} is set: the embedded database is not used", file=sys.stderr)
         return 2
     if config.configured_dsn() is not None:
@@ -341,7 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(handler=sample_module.run_from_args)
 
     db = commands.add_parser("db", help="manage the embedded PostgreSQL")
-    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.add_argument("action", choices=["start", "stop", "status", "url", "roles"])
+    db.add_argument("--pipeline-role", default="playstudio_pipeline", help="with `roles`")
+    db.add_argument("--analyst-role", default="playstudio_analyst", help="with `roles`")
     db.set_defaults(handler=_cmd_db)
     return parser
 

@@ -86,6 +86,13 @@ def reader() -> psycopg2.extensions.connection:
     return connection
 
 
+def forget_reader() -> None:
+    """Drop this process's read connection (after the server went away)."""
+    connection = _reader_cache.pop(os.getpid(), None)
+    if connection is not None and not connection.closed:
+        connection.close()
+
+
 def reset() -> None:
     """Forget cached DSNs and connections (tests switch databases; config may change)."""
     pid = os.getpid()

@@ -10,19 +10,34 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import luigi
+import psycopg2
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from playstudio_luigi.db.connection import reader
+from playstudio_luigi.db.connection import forget_reader, reader
+
+
+def _read(query: str, params: tuple) -> list[tuple]:
+    """Run a read on the shared connection; once more on a fresh one if the server went away
+    (a restarted database must not leave a long-lived process unable to answer)."""
+    for attempt in (1, 2):
+        try:
+            with reader().cursor() as cursor:
+                cursor.execute(query, params)
+                return cursor.fetchall()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError):
+            forget_reader()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def is_complete(family: str, interval_start: datetime) -> bool:
-    with reader().cursor() as cursor:
-        cursor.execute(
-            "select 1 from ops.task_markers where task_family = %s and interval_start = %s",
-            (family, interval_start),
-        )
-        return cursor.fetchone() is not None
+    rows = _read(
+        "select 1 from ops.task_markers where task_family = %s and interval_start = %s",
+        (family, interval_start),
+    )
+    return bool(rows)
 
 
 def completed_starts(family: str, starts: Iterable[datetime]) -> set[datetime]:
@@ -30,13 +45,12 @@ def completed_starts(family: str, starts: Iterable[datetime]) -> set[datetime]:
     starts = list(starts)
     if not starts:
         return set()
-    with reader().cursor() as cursor:
-        cursor.execute(
-            "select interval_start from ops.task_markers"
-            " where task_family = %s and interval_start = any(%s::timestamp[])",
-            (family, starts),
-        )
-        return {row[0] for row in cursor.fetchall()}
+    rows = _read(
+        "select interval_start from ops.task_markers"
+        " where task_family = %s and interval_start = any(%s::timestamp[])",
+        (family, starts),
+    )
+    return {row[0] for row in rows}
 
 
 def write_marker(

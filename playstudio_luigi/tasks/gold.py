@@ -8,13 +8,11 @@ import luigi
 import psycopg2.extensions
 
 from playstudio_luigi.checks import CheckResult, run_checks
+from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import five_minute_starts, floor_day
 from playstudio_luigi.tasks.base import HourTask
 from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins
-
-# Advisory-lock namespace serialising the gold tasks of one day (see GoldAggregate.write).
-GOLD_DAY_LOCK = "gold-day"
 
 
 class GoldAggregate(HourTask):
@@ -30,12 +28,10 @@ class GoldAggregate(HourTask):
 
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
         day = floor_day(self.window.start)
-        # Gold tasks of one day run one at a time: the last to commit computes the daily totals
-        # from a snapshot that includes every silver row the earlier ones depended on.
-        cursor.execute(
-            "select pg_advisory_xact_lock(hashtext(%s), %s)",
-            (GOLD_DAY_LOCK, day.toordinal()),
-        )
+        # Gold tasks of one day run one at a time (the last to commit computes the daily totals
+        # from every silver row the earlier ones depended on), and no silver load of the day
+        # commits between the refresh and its checks.
+        lock_day(cursor, day, shared=False)
         cursor.execute(render("gold/aggregated_final_table.sql"), {"hour": self.window.start})
         gold_rows = cursor.rowcount
         cursor.execute(render("gold/daily_refresh.sql"), {"day": day})

@@ -8,7 +8,9 @@ import luigi
 import psycopg2.extensions
 
 from playstudio_luigi.checks import CheckResult, run_checks
+from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
+from playstudio_luigi.intervals import floor_day
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
 
@@ -20,6 +22,7 @@ class SilverPurchases(FiveMinuteTask):
         return LoadBronzePurchases(interval=self.interval)
 
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
+        lock_day(cursor, floor_day(self.window.start), shared=True)
         cursor.execute(render("silver/silver_purchases.sql"), {"interval_start": self.window.start})
         cursor.execute(
             "select count(*) from silver.silver_purchases where interval_start = %s",
@@ -39,6 +42,7 @@ class SilverSpins(HourTask):
         return LoadBronzeSpins(hour=self.hour)
 
     def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
+        lock_day(cursor, floor_day(self.window.start), shared=True)
         cursor.execute(render("silver/silver_spins_hourly.sql"), {"hour": self.window.start})
         return {"silver_rows": cursor.rowcount}
 

@@ -211,3 +211,50 @@ def test_bulk_complete_answers_for_a_range(db, source):
     with db.cursor() as cursor:
         cursor.execute("delete from ops.task_markers where task_family = 'GoldAggregate'")
     assert HourlyPipeline.bulk_complete(hours) == []
+
+
+def test_gold_waits_for_silver_loads_of_its_day(db, source, warehouse):
+    """No silver load of a day may commit between gold's daily refresh and its checks."""
+    import threading
+    import time
+
+    import psycopg2
+
+    from playstudio_luigi import GoldAggregate
+    from playstudio_luigi.db.locks import lock_day
+
+    hour = dt(2022, 4, 1, 22)
+    assert run([HourlyPipeline(hour=hour)])
+    with db.cursor() as cursor:
+        cursor.execute("delete from ops.task_markers where task_family = 'GoldAggregate'")
+    silver_load = psycopg2.connect(warehouse)  # stands for a silver task mid-transaction
+    with silver_load.cursor() as cursor:
+        lock_day(cursor, dt(2022, 4, 1), shared=True)
+        gold = threading.Thread(target=GoldAggregate(hour=hour).run)
+        gold.start()
+        time.sleep(1.5)
+        assert gold.is_alive(), "gold did not wait for the day's silver load"
+        with db.cursor() as probe:
+            probe.execute(
+                "select count(*) from pg_stat_activity"
+                " where wait_event_type = 'Lock' and wait_event = 'advisory'"
+            )
+            assert probe.fetchone()[0] == 1
+    silver_load.commit()
+    gold.join(timeout=30)
+    assert not gold.is_alive()
+    silver_load.close()
+    with db.cursor() as cursor:
+        cursor.execute("select count(*) from ops.task_markers where task_family = 'GoldAggregate'")
+        assert cursor.fetchone()[0] == 1
+
+
+def test_marker_reads_survive_a_dropped_connection(db, source):
+    from playstudio_luigi.db.connection import reader
+
+    assert run([FiveMinutePipeline(interval=dt(2022, 4, 1, 22))])
+    pid = reader().get_backend_pid()
+    with db.cursor() as cursor:
+        cursor.execute("select pg_terminate_backend(%s)", (pid,))  # as a server restart would
+    assert FiveMinutePipeline(interval=dt(2022, 4, 1, 22)).complete()
+    assert reader().get_backend_pid() != pid
