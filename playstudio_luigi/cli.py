@@ -161,15 +161,16 @@ def _print_summary(start: datetime, stop: datetime) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from playstudio_luigi.source.reader import read_sheet
-    from playstudio_luigi.source.schema import PURCHASES, SPINS
+    from playstudio_luigi.source.versions import configured_version
 
     sample = Path(str(BUNDLED_SAMPLE))
     os.environ[config.SOURCE_ENV] = str(sample)
+    # Through the parsed-version cache, which the backfill below then reuses: one parse.
+    version = configured_version()
     times = [
         t
-        for layout in (PURCHASES, SPINS)
-        for t in read_sheet(sample, layout)["event_time"].to_pylist()
+        for kind in ("purchases", "spins")
+        for t in version.sheet(kind)["event_time"].to_pylist()
         if t is not None
     ]
     start, stop = floor_hour(min(times)), floor_hour(max(times)) + ONE_HOUR

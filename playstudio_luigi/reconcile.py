@@ -18,14 +18,13 @@ import luigi
 import psycopg2.extensions
 import pyarrow as pa
 
-from playstudio_luigi import config
 from playstudio_luigi.db.connection import connect, transaction
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import Interval, five_minute_interval, hour_interval, utcnow
 from playstudio_luigi.invalidate import forget_markers
 from playstudio_luigi.runs import report_progress
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
-from playstudio_luigi.source.versions import SourceVersion, current_version
+from playstudio_luigi.source.versions import SourceVersion, configured_version
 from playstudio_luigi.tasks.extract import slice_fingerprint
 
 
@@ -88,10 +87,6 @@ class ReconcileReport:
         return "\n".join(lines)
 
 
-def _content(layout: SheetLayout) -> list[str]:
-    return layout.fields
-
-
 def _diff(old: list[tuple], new: list[tuple], key_index: int) -> tuple[int, int, int]:
     """Rows added, changed (same key, other values) and removed, as multisets."""
     added, removed = Counter(new) - Counter(old), Counter(old) - Counter(new)
@@ -121,7 +116,7 @@ def find_changes(
             current = version.slice(sheet.kind, sheet.window(interval_start))
             if slice_fingerprint(current) == fingerprint:
                 continue
-            columns = _content(sheet.layout)
+            columns = sheet.layout.fields
             cursor.execute(
                 render("ops/staged_rows.sql", table=sheet.staging_table, columns=columns),
                 {"interval_start": interval_start},
@@ -136,7 +131,7 @@ def find_changes(
 def invalidate_changed(start: datetime, stop: datetime) -> ReconcileReport:
     """Find the processed intervals of [start, stop) whose slice changed and drop the markers
     of their chains and gold hours, in one transaction. The report says what to rebuild."""
-    version = current_version(config.source_path(), config.home_dir() / "cache" / "sources")
+    version = configured_version()
     report = ReconcileReport(start, stop)
     connection = connect()
     try:

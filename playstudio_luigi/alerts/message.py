@@ -8,6 +8,7 @@ at most 50 blocks; plus a plain ``text`` fallback for notifications.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from playstudio_luigi.redaction import redact
@@ -125,7 +126,6 @@ def collapse(intervals: list[str]) -> str:
     Labels are compared as written (ISO timestamps sort in time order); a run is a sequence
     without gaps in the step that its first two members set.
     """
-    from datetime import datetime
 
     def parse(label: str) -> datetime | None:
         try:

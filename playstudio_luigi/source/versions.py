@@ -92,6 +92,13 @@ def current_version(path: Path, cache_root: Path) -> SourceVersion:
     return SourceVersion(path=path, sha256=sha, cache_dir=cache_root / sha)
 
 
+def configured_version() -> SourceVersion:
+    """The current version of the configured source workbook, cached under the local home."""
+    from playstudio_luigi import config
+
+    return current_version(config.source_path(), config.home_dir() / "cache" / "sources")
+
+
 @contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)

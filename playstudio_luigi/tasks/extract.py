@@ -15,11 +15,10 @@ import psycopg2.extensions
 import pyarrow as pa
 from psycopg2 import sql
 
-from playstudio_luigi import config
 from playstudio_luigi.db.copy import copy_arrow
 from playstudio_luigi.quarantine import quarantine_rows
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
-from playstudio_luigi.source.versions import SourceVersion, current_version
+from playstudio_luigi.source.versions import SourceVersion, configured_version
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
 from playstudio_luigi.validation import validate_batch
 
@@ -43,7 +42,7 @@ class ExtractMixin:
     staging_table: ClassVar[str]
 
     def prepare(self) -> tuple[SourceVersion, pa.Table]:
-        version = current_version(config.source_path(), config.home_dir() / "cache" / "sources")
+        version = configured_version()
         return version, version.slice(self.kind, self.window)
 
     def source_sha256(self, prepared: tuple[SourceVersion, pa.Table]) -> str:
