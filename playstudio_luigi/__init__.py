@@ -17,6 +17,7 @@ from luigi.tools.range import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E
 from playstudio_luigi.alerts.handlers import register as _register_alerts  # noqa: E402
 from playstudio_luigi.reconcile import Reconcile  # noqa: E402
 from playstudio_luigi.tasks.base import IntervalTask  # noqa: E402
+from playstudio_luigi.tasks.batch import DayPipeline  # noqa: E402
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins  # noqa: E402
 from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins  # noqa: E402
 from playstudio_luigi.tasks.gold import GoldAggregate  # noqa: E402
@@ -24,11 +25,12 @@ from playstudio_luigi.tasks.pipelines import FiveMinutePipeline, HourlyPipeline 
 from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins  # noqa: E402
 from playstudio_luigi.tasks.validate import ValidatePurchases, ValidateSpins  # noqa: E402
 
-_register_alerts(IntervalTask)
+_register_alerts(IntervalTask, DayPipeline)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DayPipeline",
     "ExtractPurchases",
     "ExtractSpins",
     "FiveMinutePipeline",

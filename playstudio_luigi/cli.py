@@ -40,7 +40,12 @@ def build_hours(
     scheduler_port: int | None = None,
     log_level: str = "WARNING",
 ) -> bool:
-    """Build ``HourlyPipeline`` for each hour (and everything it needs); True if all succeeded."""
+    """Build gold for each hour (and everything it needs); True if all succeeded.
+
+    One :class:`~playstudio_luigi.tasks.batch.DayPipeline` per UTC day (or part of one), not
+    ~50 tasks per hour: the scheduler stays light for a year, and the markers are the ones
+    ``HourlyPipeline``/``FiveMinutePipeline`` look for.
+    """
     scheduler: dict[str, object] = {"local_scheduler": scheduler_host is None}
     if scheduler_host is not None:
         scheduler["scheduler_host"] = scheduler_host
@@ -54,10 +59,11 @@ def build_hours(
             if not config_parser.has_option("worker", option):
                 config_parser.set("worker", option, value)
     from playstudio_luigi.progress import progress_line
+    from playstudio_luigi.tasks.batch import day_tasks
 
     with progress_line(hours):
         result = luigi.build(
-            [playstudio_luigi.HourlyPipeline(hour=hour) for hour in hours],
+            day_tasks(hours),
             workers=workers,
             detailed_summary=True,
             log_level=log_level,

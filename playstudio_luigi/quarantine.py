@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -24,20 +23,22 @@ def quarantine_rows(
     layout: SheetLayout,
     batch: pd.DataFrame,
     rejected: dict[int, list[str]],
-    interval_start: datetime | None,
     task_family: str,
+    *,
+    undated: bool = False,
 ) -> int:
-    """Insert the ``rejected`` rows of ``batch`` (keyed by source row) into quarantine.
+    """Insert the ``rejected`` rows of ``batch`` (keyed by source row) into quarantine, each
+    under its ``interval_start``.
 
-    ``interval_start`` is ``None`` for rows without a readable date: they are kept once per
-    source version (a second writer of the same version changes nothing).
+    ``undated`` rows (no readable date) belong to no interval: they are kept once per source
+    version (a second writer of the same version changes nothing).
     """
     if not rejected:
         return 0
     header_of = {field: header for header, field in layout.columns.items()}
     rows = [
         (
-            interval_start,
+            None if undated else record["interval_start"],
             layout.name,
             int(record["source_row"]),
             record["source_path"],
@@ -48,5 +49,5 @@ def quarantine_rows(
         )
         for record in batch[batch["source_row"].isin(rejected.keys())].to_dict("records")
     ]
-    execute_values(cursor, render("quarantine/insert.sql", undated=interval_start is None), rows)
+    execute_values(cursor, render("quarantine/insert.sql", undated=undated), rows)
     return len(rows)

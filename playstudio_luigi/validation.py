@@ -16,7 +16,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from playstudio_luigi.config import playstudio
-from playstudio_luigi.intervals import Interval
+from playstudio_luigi.intervals import FIVE_MINUTES, ONE_HOUR, Interval
 from playstudio_luigi.revenue import REVENUE_PATTERN
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -120,7 +120,7 @@ _PATTERN_MEANING = {
 }
 
 
-def _reason(column: str, check: str, row: dict, interval: Interval) -> str:
+def _reason(column: str, check: str, row: dict, interval: Interval | None) -> str:
     source = _SOURCE_COLUMN.get(column, column)
     raw = row.get(_RAW_FIELD.get(source, source))
     shown = repr(raw) if isinstance(raw, str) else str(raw)
@@ -133,7 +133,7 @@ def _reason(column: str, check: str, row: dict, interval: Interval) -> str:
         return f"{source} {shown} {_PATTERN_MEANING[column]}"
     match column, check:
         case "in_interval", _:
-            return f"date {shown} is outside the interval {interval}"
+            return f"date {shown} is outside the interval {_row_interval(row) or interval}"
         case "event_time", "on_the_hour":
             return f"date {shown} is not on the hour"
         case "currency", _:
@@ -178,7 +178,19 @@ class ValidationResult:
 _TEXT_COLUMNS = ("user_id", "revenue", "transaction_id", "country", "total_spins", "cell_errors")
 
 
-def _prepare(frame: pd.DataFrame, kind: str, interval: Interval) -> pd.DataFrame:
+#: How long one batch interval is, per sheet.
+INTERVAL_WIDTH = {"purchases": FIVE_MINUTES, "spins": ONE_HOUR}
+
+
+def _row_interval(row: dict) -> Interval | None:
+    start = row.get("interval_start")
+    if start is None or pd.isna(start):
+        return None
+    start = pd.Timestamp(start).to_pydatetime()
+    return Interval(start, start + row["interval_width"])
+
+
+def _prepare(frame: pd.DataFrame, kind: str, interval: Interval | None) -> pd.DataFrame:
     """Typed columns for the schemas (also when the batch is empty or all-null), identifiers
     stripped of padding, numbers parsed from their text."""
     frame = frame.copy()
@@ -188,9 +200,18 @@ def _prepare(frame: pd.DataFrame, kind: str, interval: Interval) -> pd.DataFrame
         if column in frame:
             stripped = frame[column].astype(pd.StringDtype()).str.strip()
             frame[column] = stripped.mask(stripped == "")  # an empty cell is a missing value
-    start, end = pd.Timestamp(interval.start), pd.Timestamp(interval.end)
     times = frame["event_time"]
-    frame["in_interval"] = times.isna() | ((times >= start) & (times < end))
+    if "interval_start" in frame:  # a batch of many intervals: each row against its own
+        start = pd.to_datetime(frame["interval_start"]).astype("datetime64[ns]")
+        end = start + INTERVAL_WIDTH[kind]
+        frame["interval_width"] = INTERVAL_WIDTH[kind]
+    elif interval is not None:
+        start, end = pd.Timestamp(interval.start), pd.Timestamp(interval.end)
+    else:
+        start = end = None
+    frame["in_interval"] = (
+        times.isna() | ((times >= start) & (times < end)) if start is not None else True
+    )
     if kind == "purchases":
         parts = frame["revenue"].str.extract(r"^PriceIn([A-Z]{3})=([0-9]+(?:\.[0-9]{1,2})?)$")
         frame["currency"] = parts[0]
@@ -205,18 +226,21 @@ def _prepare(frame: pd.DataFrame, kind: str, interval: Interval) -> pd.DataFrame
 
 
 def validate_batch(
-    frame: pd.DataFrame, kind: str, interval: Interval, limits: Limits | None = None
+    frame: pd.DataFrame, kind: str, interval: Interval | None = None, limits: Limits | None = None
 ) -> ValidationResult:
-    """Validate an extracted batch of ``interval`` (``kind`` is ``purchases`` or ``spins``),
-    lazily: every reason of every row at once."""
+    """Validate an extracted batch (``kind`` is ``purchases`` or ``spins``), lazily: every
+    reason of every row at once.
+
+    A batch with an ``interval_start`` column may hold many intervals: each row must lie in its
+    own. Otherwise every row must lie in ``interval`` (when given).
+    """
     global _limits
     result = ValidationResult(source_rows=len(frame))
     if frame.empty:
         return result  # most 5-minute intervals of a quiet hour: skip the overhead
     schema = PurchaseRow if kind == "purchases" else SpinRow
     frame = _prepare(frame, kind, interval).reset_index(drop=True)
-    records = frame.to_dict("records")
-    reasons: dict[int, list[str]] = defaultdict(list)
+    failures: list[tuple[int, str, str]] = []
     _limits = limits or Limits.from_config()
     try:
         schema.validate(frame, lazy=True)
@@ -224,13 +248,26 @@ def validate_batch(
         for case in errors.failure_cases.itertuples(index=False):
             if case.index is None or pd.isna(case.index):
                 raise  # a batch-level failure (e.g. a wrong dtype): not a row problem
-            row = records[int(case.index)]
-            reason = _reason(str(case.column), str(case.check), row, interval)
+            failures.append((int(case.index), str(case.column), str(case.check)))
+    finally:
+        current, _limits = _limits, None
+    # Only failing rows are turned into dicts: a million-row batch is mostly clean.
+    has_cell_errors = frame["cell_errors"].notna() if "cell_errors" in frame else None
+    wanted = {index for index, _, _ in failures}
+    if has_cell_errors is not None:
+        wanted.update(frame.index[has_cell_errors])
+    records = frame.loc[sorted(wanted)].to_dict("index") if wanted else {}
+    reasons: dict[int, list[str]] = defaultdict(list)
+    _limits = current
+    try:
+        for index, column, check in failures:
+            row = records[index]
+            reason = _reason(column, check, row, interval)
             if reason not in reasons[row["source_row"]]:
                 reasons[row["source_row"]].append(reason)
     finally:
-        current, _limits = _limits, None
-    for row in records:
+        _limits = None
+    for row in records.values():
         cell_errors = row.get("cell_errors")
         if isinstance(cell_errors, str) and cell_errors:
             row_reasons = reasons[row["source_row"]]
@@ -242,12 +279,14 @@ def validate_batch(
                 row_reasons.append(cell_error)
     result.rejected = {row: found for row, found in reasons.items() if found}
     if kind == "spins" and current.accepted_countries:
-        for row in records:
-            country = row["country"]
-            if isinstance(country, str) and country not in current.accepted_countries:
-                result.warnings.setdefault(row["source_row"], []).append(
-                    f"country {country!r} is not in [playstudio] accepted_countries"
-                )
+        countries = frame["country"]
+        unknown = countries.notna() & ~countries.isin(list(current.accepted_countries))
+        for source_row, country in zip(
+            frame.loc[unknown, "source_row"], countries[unknown], strict=True
+        ):
+            result.warnings.setdefault(int(source_row), []).append(
+                f"country {country!r} is not in [playstudio] accepted_countries"
+            )
     return result
 
 

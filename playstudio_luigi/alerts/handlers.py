@@ -132,16 +132,17 @@ def _flush_at_exit() -> None:
 _registered = False
 
 
-def register(task_class: type[luigi.Task]) -> None:
-    """Attach the handlers to ``task_class`` and its subclasses (once)."""
+def register(*task_classes: type[luigi.Task]) -> None:
+    """Attach the handlers to ``task_classes`` and their subclasses (once)."""
     global _registered
     if _registered:
         return
-    task_class.event_handler(luigi.Event.FAILURE)(_on_exception("FAILURE"))
-    task_class.event_handler(luigi.Event.BROKEN_TASK)(_on_exception("BROKEN_TASK"))
-    task_class.event_handler(luigi.Event.TIMEOUT)(_on_message("TIMEOUT", "Timeout"))
-    task_class.event_handler(luigi.Event.PROCESS_FAILURE)(
-        _on_message("PROCESS_FAILURE", "ProcessFailure")
-    )
+    for task_class in task_classes:
+        task_class.event_handler(luigi.Event.FAILURE)(_on_exception("FAILURE"))
+        task_class.event_handler(luigi.Event.BROKEN_TASK)(_on_exception("BROKEN_TASK"))
+        task_class.event_handler(luigi.Event.TIMEOUT)(_on_message("TIMEOUT", "Timeout"))
+        task_class.event_handler(luigi.Event.PROCESS_FAILURE)(
+            _on_message("PROCESS_FAILURE", "ProcessFailure")
+        )
     atexit.register(_flush_at_exit)
     _registered = True

@@ -12,7 +12,7 @@ from datetime import datetime
 import luigi
 import psycopg2
 import psycopg2.extensions
-from psycopg2.extras import Json
+from psycopg2.extras import Json, execute_values
 
 from playstudio_luigi.db.connection import forget_reader, reader
 
@@ -53,35 +53,43 @@ def completed_starts(family: str, starts: Iterable[datetime]) -> set[datetime]:
     return {row[0] for row in rows}
 
 
-def write_marker(
+def write_markers(
     cursor: psycopg2.extensions.cursor,
     family: str,
-    interval_start: datetime,
+    details_by_start: dict[datetime, dict],
     task_id: str,
     source_sha256: str | None = None,
-    details: dict | None = None,
 ) -> None:
-    cursor.execute(
+    """One marker per interval start, with its details, in the caller's transaction."""
+    execute_values(
+        cursor,
         """
         insert into ops.task_markers as m
             (task_family, interval_start, task_id, source_sha256, details, completed_at)
-        values (%s, %s, %s, %s, %s, now())
+        values %s
         on conflict (task_family, interval_start) do update
             set task_id = excluded.task_id, source_sha256 = excluded.source_sha256,
                 details = excluded.details, completed_at = excluded.completed_at
         """,
-        (family, interval_start, task_id, source_sha256, Json(details or {})),
+        [
+            (family, start, task_id, source_sha256, Json(details))
+            for start, details in sorted(details_by_start.items())
+        ],
+        template="(%s, %s, %s, %s, %s, now())",
+        page_size=1000,
     )
 
 
-def marker_in_transaction(
-    cursor: psycopg2.extensions.cursor, family: str, interval_start: datetime
-) -> bool:
+def completed_in_transaction(
+    cursor: psycopg2.extensions.cursor, family: str, starts: Iterable[datetime]
+) -> set[datetime]:
+    """Which of ``starts`` have a marker, as the caller's transaction sees it."""
     cursor.execute(
-        "select 1 from ops.task_markers where task_family = %s and interval_start = %s",
-        (family, interval_start),
+        "select interval_start from ops.task_markers"
+        " where task_family = %s and interval_start = any(%s::timestamp[])",
+        (family, list(starts)),
     )
-    return cursor.fetchone() is not None
+    return {row[0] for row in cursor.fetchall()}
 
 
 class MarkerTarget(luigi.Target):

@@ -1,18 +1,23 @@
-"""Base classes: Luigi tasks keyed by one interval, writing data and marker in one transaction.
+"""Base classes: Luigi tasks keyed by one interval, writing data and markers in one transaction.
 
-Template method, as Luigi's ``CopyToTable``: :meth:`IntervalTask.run` checks the interval is
-closed, calls :meth:`prepare` outside any transaction (slow work such as parsing), then opens
-one transaction, takes an advisory lock for (task family, interval), returns early if a
-concurrent run already wrote the marker, calls :meth:`write` (which replaces this interval's
-rows) and writes the marker. Commit makes data and marker visible together; any error rolls
-both back. Re-running, killing or racing a task therefore never loses or duplicates a row.
+Template method, as Luigi's ``CopyToTable``: :meth:`IntervalTask.run_intervals` checks the
+intervals are closed, calls :meth:`prepare` outside any transaction (slow work such as parsing),
+then opens one transaction, takes an advisory lock per (task family, interval), leaves out the
+intervals a concurrent run already completed, calls :meth:`write` (which replaces those
+intervals' rows) and writes one marker per interval. Commit makes data and markers visible
+together; any error rolls all of them back. Re-running, killing or racing a task therefore never
+loses or duplicates a row.
+
+A task run by Luigi covers its own interval. :class:`~playstudio_luigi.tasks.batch.DayPipeline`
+runs the same hooks over many intervals at once (set-based SQL, one transaction per layer), and
+writes the very markers the per-interval tasks look for: cron and bulk backfills interoperate.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import luigi
@@ -23,6 +28,8 @@ from playstudio_luigi.checks import CheckFailedError, CheckResult, record_result
 from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
 from playstudio_luigi.intervals import (
+    FIVE_MINUTES,
+    ONE_HOUR,
     Interval,
     ensure_closed,
     five_minute_interval,
@@ -33,10 +40,13 @@ from playstudio_luigi.runs import TaskRun, record_failure, report_progress
 
 logger = logging.getLogger("luigi-interface")
 
+#: What :meth:`IntervalTask.write` returns: marker details per interval start it wrote.
+Written = dict[datetime, dict[str, Any]]
 
-def _lock_keys(family: str, start: datetime) -> tuple[str, int]:
-    # Two int4 keys: hashtext(family) and minutes since the epoch (fits in int4 until 6053).
-    return family, int((start - datetime(1970, 1, 1)).total_seconds() // 60)
+
+def _lock_key(start: datetime) -> int:
+    # Minutes since the epoch: fits in int4 until 6053.
+    return int((start - datetime(1970, 1, 1)).total_seconds() // 60)
 
 
 class IntervalTask(luigi.Task):
@@ -44,10 +54,15 @@ class IntervalTask(luigi.Task):
 
     #: Marker family that says this task is complete (a pipeline uses its last task's family).
     completion_family: ClassVar[str | None] = None
+    #: How long one interval is.
+    width: ClassVar[timedelta]
 
     @property
     def window(self) -> Interval:
         """The interval ``[start, end)`` this task covers."""
+        return self.window_of(self._interval_value())
+
+    def _interval_value(self) -> datetime:
         raise NotImplementedError
 
     @classmethod
@@ -56,15 +71,15 @@ class IntervalTask(luigi.Task):
         raise NotImplementedError
 
     @classmethod
+    def window_of(cls, start: datetime) -> Interval:
+        raise NotImplementedError
+
+    @classmethod
     def marker_family(cls) -> str:
         return cls.completion_family or cls.get_task_family()
 
     def output(self) -> markers.MarkerTarget:
         return markers.MarkerTarget(self.marker_family(), self.window.start)
-
-    @classmethod
-    def window_of(cls, start: datetime) -> Interval:
-        raise NotImplementedError
 
     @classmethod
     def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
@@ -86,20 +101,24 @@ class IntervalTask(luigi.Task):
             or not is_closed(task_cls.window_of(starts[value]), now, lateness)
         ]
 
-    # Hooks -------------------------------------------------------------------------------
+    # Hooks: each covers a sorted list of interval starts ---------------------------------
 
-    def prepare(self) -> Any:
+    def prepare(self, starts: Sequence[datetime]) -> Any:
         """Work done before the transaction opens (reading, parsing). Returns the payload."""
         return None
 
-    def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
-        """Replace this interval's rows inside the task's transaction; return marker details."""
+    def write(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
+    ) -> Written:
+        """Replace the rows of ``starts`` inside the transaction; marker details per start."""
         raise NotImplementedError
 
     def source_sha256(self, prepared: Any) -> str | None:
         return None
 
-    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
+    def check(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
+    ) -> list[CheckResult]:
         """Data checks on what :meth:`write` just wrote, inside the same transaction."""
         return []
 
@@ -114,46 +133,86 @@ class IntervalTask(luigi.Task):
         )
 
     def run(self) -> None:
-        run = TaskRun(self.task_id, self.get_task_family(), self.window.start)
+        self.run_intervals([self.window.start])
+
+    def run_intervals(self, starts: Sequence[datetime], run_id: str | None = None) -> Written:
+        """Build every interval of ``starts`` in one transaction; returns what was written.
+
+        ``run_id`` names the run in markers and run history (default: this task's id).
+        Intervals that a concurrent run completed first are left out, not redone.
+        """
+        starts = sorted(set(starts))
+        run = TaskRun(run_id or self.task_id, self.get_task_family(), starts[0])
         try:
-            self._run(run)
+            return self._run(run, starts)
         except Exception as error:
             record_failure(run, error)
             raise
 
-    def _run(self, run: TaskRun) -> None:
-        self.ensure_closed()
-        report_progress(self, f"{self.window}: reading", 0)
-        prepared = self.prepare()
-        family = self.marker_family()
-        report_progress(self, f"{self.window}: writing", 50)
+    def _label(self, starts: Sequence[datetime]) -> str:
+        if len(starts) == 1:
+            return str(self.window_of(starts[0]))
+        return f"{len(starts)} intervals from {starts[0]:%Y-%m-%d %H:%M}"
+
+    def _run(self, run: TaskRun, starts: list[datetime]) -> Written:
+        now, lateness, family = intervals.utcnow(), config.allowed_lateness(), self.marker_family()
+        for start in starts:
+            ensure_closed(self.window_of(start), now, lateness, self.get_task_family())
+        label = self._label(starts)
+        report_progress(self, f"{label}: reading", 0)
+        prepared = self.prepare(starts)
+        report_progress(self, f"{label}: writing", 50)
         try:
             with transaction() as connection, connection.cursor() as cursor:
                 cursor.execute(
-                    "select pg_advisory_xact_lock(hashtext(%s), %s)",
-                    _lock_keys(family, self.window.start),
+                    "select pg_advisory_xact_lock(hashtext(%s), key)"
+                    " from unnest(%s::int[]) as key order by key",
+                    (family, [_lock_key(start) for start in starts]),
                 )
-                if markers.marker_in_transaction(cursor, family, self.window.start):
-                    logger.info("%s: already completed by a concurrent run", self.task_id)
+                done = markers.completed_in_transaction(cursor, family, starts)
+                todo = [start for start in starts if start not in done]
+                if not todo:
+                    logger.info("%s: already completed by a concurrent run", run.task_id)
                     run.record(cursor, "skipped")
-                    return
-                details = self.write(cursor, prepared)
-                results = self.check(cursor)
-                self.record_checks(cursor, results)
+                    return {}
+                written = self.write(cursor, todo, prepared)
+                results = self.check(cursor, todo)
+                self.record_checks(cursor, results, run.task_id, todo[0])
                 if any(result.blocking for result in results):
-                    raise CheckFailedError(self.task_id, results)
+                    what = run.task_id if len(starts) == 1 else f"{run.task_id} ({label})"
+                    raise CheckFailedError(what, results)
                 sha = self.source_sha256(prepared)
-                markers.write_marker(cursor, family, self.window.start, self.task_id, sha, details)
-                run.record(cursor, "done", details, sha)
+                markers.write_markers(cursor, family, written, run.task_id, sha)
+                totals = _totals(written)
+                run.record(cursor, "done", totals, sha)
         except CheckFailedError as failure:
             # The data rolled back; the evidence of why must not.
             with transaction() as connection, connection.cursor() as cursor:
-                self.record_checks(cursor, failure.results)
+                self.record_checks(cursor, failure.results, run.task_id, starts[0])
             raise
-        report_progress(self, f"{self.window}: done, {_summary(details)}", 100)
+        report_progress(self, f"{label}: done, {_summary(totals)}", 100)
+        return written
 
-    def record_checks(self, cursor: psycopg2.extensions.cursor, results: list[CheckResult]) -> None:
-        record_results(cursor, results, self.task_id, self.get_task_family(), self.window.start)
+    def record_checks(
+        self,
+        cursor: psycopg2.extensions.cursor,
+        results: list[CheckResult],
+        task_id: str,
+        interval_start: datetime,
+    ) -> None:
+        record_results(cursor, results, task_id, self.get_task_family(), interval_start)
+
+
+def _totals(written: Written) -> dict[str, Any]:
+    """Marker details summed over intervals (one interval: its own details)."""
+    if len(written) == 1:
+        return next(iter(written.values()))
+    totals: dict[str, Any] = {"intervals": len(written)}
+    for details in written.values():
+        for key, value in details.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
+    return totals
 
 
 def _summary(details: dict[str, Any]) -> str:
@@ -170,15 +229,16 @@ def _summary(details: dict[str, Any]) -> str:
 class FiveMinuteTask(IntervalTask):
     """Keyed by ``interval``: covers event times in [interval, interval + 5 min)."""
 
+    width: ClassVar[timedelta] = FIVE_MINUTES
+
     interval = luigi.DateMinuteParameter(
         interval=5,
         description="Start of the 5-minute interval, UTC, e.g. 2022-04-01T2205 (inclusive; "
         "the interval ends 5 minutes later, exclusive).",
     )
 
-    @property
-    def window(self) -> Interval:
-        return five_minute_interval(self.interval)
+    def _interval_value(self) -> datetime:
+        return self.interval
 
     @classmethod
     def window_of(cls, start: datetime) -> Interval:
@@ -192,13 +252,14 @@ class FiveMinuteTask(IntervalTask):
 class HourTask(IntervalTask):
     """Keyed by ``hour``: covers event times in [hour, hour + 1 h)."""
 
+    width: ClassVar[timedelta] = ONE_HOUR
+
     hour = luigi.DateHourParameter(
         description="The UTC hour, e.g. 2022-04-01T22 (inclusive; ends one hour later, exclusive)."
     )
 
-    @property
-    def window(self) -> Interval:
-        return hour_interval(self.hour)
+    def _interval_value(self) -> datetime:
+        return self.hour
 
     @classmethod
     def window_of(cls, start: datetime) -> Interval:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 import luigi
@@ -10,7 +12,7 @@ import psycopg2.extensions
 
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
-from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
+from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, Written
 from playstudio_luigi.tasks.validate import ValidatePurchases, ValidateSpins
 
 
@@ -26,29 +28,33 @@ class BronzeMixin:
     staging_table: ClassVar[str]
     distinct_key: ClassVar[str]  # SQL expression: what "the same row" means after dedup
 
-    def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
+    def write(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
+    ) -> Written:
         context = {
             "table": self.table,
             "staging_table": self.staging_table,
             "distinct_key": self.distinct_key,
             "value_columns": [f for f in self.layout.fields if f not in ("event_time", "user_id")],
         }
-        params = {"interval_start": self.window.start, "sheet": self.layout.name}
+        params = {"starts": list(starts), "sheet": self.layout.name}
         cursor.execute(render("bronze/load.sql", **context), params)
         try:
             cursor.execute(render("bronze/conservation.sql", **context), params)
         except psycopg2.errors.CheckViolation as exc:
             raise ConservationError(
-                f"{self.layout.name} {self.window}: source rows != loaded + quarantined rows; "
-                "nothing was written"
+                f"{self.layout.name} {self._label(starts)}: source rows != loaded + "
+                "quarantined rows; nothing was written"
             ) from exc
-        source_rows, loaded_rows, quarantined_rows, distinct_rows = cursor.fetchone()
         return {
-            "sheet": self.layout.name,
-            "source_rows": source_rows,
-            "bronze_rows": loaded_rows,
-            "quarantined_rows": quarantined_rows,
-            "distinct_rows": distinct_rows,
+            start: {
+                "sheet": self.layout.name,
+                "source_rows": source_rows,
+                "bronze_rows": loaded_rows,
+                "quarantined_rows": quarantined_rows,
+                "distinct_rows": distinct_rows,
+            }
+            for start, source_rows, loaded_rows, quarantined_rows, distinct_rows in cursor
         }
 
 

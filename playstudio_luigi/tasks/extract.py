@@ -8,30 +8,48 @@ on another worker machine. The parsed workbook itself is cached per content hash
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import psycopg2.extensions
 import pyarrow as pa
+import pyarrow.compute as pc
 from psycopg2 import sql
 
 from playstudio_luigi.db.copy import copy_arrow
+from playstudio_luigi.intervals import Interval
 from playstudio_luigi.quarantine import quarantine_rows
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
 from playstudio_luigi.source.versions import SourceVersion, configured_version
-from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
+from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, Written
 from playstudio_luigi.validation import validate_batch
 
 
 def slice_fingerprint(rows: pa.Table) -> str:
-    """Content hash of an interval's source rows (row numbers included), to detect changes."""
+    """Content hash of an interval's source rows (row numbers included), to detect changes.
+
+    Independent of how the table is chunked, so a slice cut from a day equals the same slice
+    cut on its own.
+    """
     digest = hashlib.sha256()
-    for batch in rows.to_batches():
+    for batch in rows.combine_chunks().to_batches():
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, batch.schema) as writer:
             writer.write_batch(batch)
         digest.update(sink.getvalue().to_pybytes())
     return digest.hexdigest()
+
+
+def interval_slices(
+    version: SourceVersion, kind: str, starts: Sequence[datetime], width: timedelta
+) -> dict[datetime, pa.Table]:
+    """Each interval's source rows (in source-row order), cut from one slice of the version."""
+    covering = Interval(starts[0], starts[-1] + width)
+    rows = version.slice(kind, covering)
+    minutes = int(width.total_seconds() // 60)
+    floors = pc.floor_temporal(rows["event_time"], multiple=minutes, unit="minute")
+    return {start: rows.filter(pc.equal(floors, pa.scalar(start, floors.type))) for start in starts}
 
 
 class ExtractMixin:
@@ -41,40 +59,53 @@ class ExtractMixin:
     layout: ClassVar[SheetLayout]
     staging_table: ClassVar[str]
 
-    def prepare(self) -> tuple[SourceVersion, pa.Table]:
+    def prepare(self, starts: Sequence[datetime]) -> tuple[SourceVersion, dict]:
         version = configured_version()
-        return version, version.slice(self.kind, self.window)
+        return version, interval_slices(version, self.kind, starts, self.width)
 
-    def source_sha256(self, prepared: tuple[SourceVersion, pa.Table]) -> str:
+    def source_sha256(self, prepared: tuple[SourceVersion, dict]) -> str:
         return prepared[0].sha256
 
     def write(
-        self, cursor: psycopg2.extensions.cursor, prepared: tuple[SourceVersion, pa.Table]
-    ) -> dict[str, Any]:
-        version, rows = prepared
+        self,
+        cursor: psycopg2.extensions.cursor,
+        starts: Sequence[datetime],
+        prepared: tuple[SourceVersion, dict[datetime, pa.Table]],
+    ) -> Written:
+        version, slices = prepared
         cursor.execute(
-            sql.SQL("delete from staging.{} where interval_start = %s").format(
+            sql.SQL("delete from staging.{} where interval_start = any(%s::timestamp[])").format(
                 sql.Identifier(self.staging_table)
             ),
-            (self.window.start,),
+            (list(starts),),
         )
-        n = rows.num_rows
-        staged = rows.append_column(
-            "interval_start", pa.array([self.window.start] * n, pa.timestamp("s"))
-        )
-        staged = staged.append_column("source_path", pa.array([str(version.path)] * n))
-        staged = staged.append_column("source_sha256", pa.array([version.sha256] * n))
         extracted_at = datetime.now(UTC)
-        staged = staged.append_column(
-            "extracted_at", pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
-        )
-        copy_arrow(cursor, "staging", self.staging_table, staged)
+        staged = []
+        for start in starts:
+            rows = slices[start]
+            n = rows.num_rows
+            if not n:
+                continue
+            rows = rows.append_column("interval_start", pa.array([start] * n, pa.timestamp("s")))
+            rows = rows.append_column("source_path", pa.array([str(version.path)] * n))
+            rows = rows.append_column("source_sha256", pa.array([version.sha256] * n))
+            staged.append(
+                rows.append_column(
+                    "extracted_at", pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
+                )
+            )
+        if staged:
+            copy_arrow(cursor, "staging", self.staging_table, pa.concat_tables(staged))
+        undated = self._quarantine_undated(cursor, version)
         return {
-            "sheet": self.layout.name,
-            "source_path": str(version.path),
-            "source_rows": n,
-            "slice_sha256": slice_fingerprint(rows),
-            "undated_rows_in_source": self._quarantine_undated(cursor, version),
+            start: {
+                "sheet": self.layout.name,
+                "source_path": str(version.path),
+                "source_rows": slices[start].num_rows,
+                "slice_sha256": slice_fingerprint(slices[start]),
+                "undated_rows_in_source": undated,
+            }
+            for start in starts
         }
 
     def _quarantine_undated(
@@ -86,8 +117,10 @@ class ExtractMixin:
         if undated.empty:
             return 0
         undated = undated.assign(source_path=str(version.path), source_sha256=version.sha256)
-        result = validate_batch(undated, self.kind, self.window)
-        quarantine_rows(cursor, self.layout, undated, result.rejected, None, self.get_task_family())
+        result = validate_batch(undated, self.kind)
+        quarantine_rows(
+            cursor, self.layout, undated, result.rejected, self.get_task_family(), undated=True
+        )
         return len(undated)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import luigi
@@ -10,8 +13,8 @@ import psycopg2.extensions
 from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
-from playstudio_luigi.intervals import five_minute_starts, floor_day
-from playstudio_luigi.tasks.base import HourTask
+from playstudio_luigi.intervals import ONE_DAY, five_minute_starts, floor_day
+from playstudio_luigi.tasks.base import HourTask, Written
 from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins
 
 
@@ -26,17 +29,33 @@ class GoldAggregate(HourTask):
             SilverPurchases(interval=start) for start in five_minute_starts(self.hour)
         ]
 
-    def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
-        day = floor_day(self.window.start)
+    def write(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
+    ) -> Written:
         # Gold tasks of one day run one at a time (the last to commit computes the daily totals
         # from every silver row the earlier ones depended on), and no silver load of the day
         # commits between the refresh and its checks.
-        lock_day(cursor, day, shared=False)
-        cursor.execute(render("gold/aggregated_final_table.sql"), {"hour": self.window.start})
-        gold_rows = cursor.rowcount
-        cursor.execute(render("gold/daily_refresh.sql"), {"day": day})
-        return {"gold_rows": gold_rows, "daily_rows_refreshed": cursor.rowcount}
+        for day in days_of(starts):
+            lock_day(cursor, day, shared=False)
+        cursor.execute(render("gold/aggregated_final_table.sql"), {"hours": list(starts)})
+        gold_rows = Counter(row[0] for row in cursor.fetchall())
+        cursor.execute(render("gold/daily_refresh.sql"), day_params(starts))
+        refreshed = cursor.rowcount
+        written = {start: {"gold_rows": gold_rows.get(start, 0)} for start in starts}
+        written[starts[-1]]["daily_rows_refreshed"] = refreshed
+        return written
 
-    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
-        params = {"hour": self.window.start, "day": floor_day(self.window.start)}
-        return run_checks(cursor, "gold", params)
+    def check(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
+    ) -> list[CheckResult]:
+        return run_checks(cursor, "gold", {"hours": list(starts), **day_params(starts)})
+
+
+def days_of(starts: Sequence[datetime]) -> list[datetime]:
+    return sorted({floor_day(start) for start in starts})
+
+
+def day_params(starts: Sequence[datetime]) -> dict[str, Any]:
+    """The UTC days of ``starts``, and a range around them that indexes can use."""
+    days = days_of(starts)
+    return {"days": days, "days_from": days[0], "days_to": days[-1] + ONE_DAY}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import luigi
@@ -11,8 +13,13 @@ from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import floor_day
-from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
+from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, Written
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
+
+
+def lock_days(cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]) -> None:
+    for day in sorted({floor_day(start) for start in starts}):
+        lock_day(cursor, day, shared=True)
 
 
 class SilverPurchases(FiveMinuteTask):
@@ -21,18 +28,23 @@ class SilverPurchases(FiveMinuteTask):
     def requires(self) -> luigi.Task:
         return LoadBronzePurchases(interval=self.interval)
 
-    def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
-        lock_day(cursor, floor_day(self.window.start), shared=True)
-        cursor.execute(render("silver/silver_purchases.sql"), {"interval_start": self.window.start})
+    def write(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
+    ) -> Written:
+        lock_days(cursor, starts)
+        cursor.execute(render("silver/silver_purchases.sql"), {"starts": list(starts)})
         cursor.execute(
-            "select count(*) from silver.silver_purchases where interval_start = %s",
-            (self.window.start,),
+            "select interval_start, count(*) from silver.silver_purchases"
+            " where interval_start = any(%s::timestamp[]) group by interval_start",
+            (list(starts),),
         )
-        return {"silver_rows": cursor.fetchone()[0]}
+        counts = dict(cursor.fetchall())
+        return {start: {"silver_rows": counts.get(start, 0)} for start in starts}
 
-    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
-        params = {"interval_start": self.window.start, "interval_end": self.window.end}
-        return run_checks(cursor, "silver_purchases", params)
+    def check(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
+    ) -> list[CheckResult]:
+        return run_checks(cursor, "silver_purchases", {"starts": list(starts)})
 
 
 class SilverSpins(HourTask):
@@ -41,10 +53,20 @@ class SilverSpins(HourTask):
     def requires(self) -> luigi.Task:
         return LoadBronzeSpins(hour=self.hour)
 
-    def write(self, cursor: psycopg2.extensions.cursor, prepared: Any) -> dict[str, Any]:
-        lock_day(cursor, floor_day(self.window.start), shared=True)
-        cursor.execute(render("silver/silver_spins_hourly.sql"), {"hour": self.window.start})
-        return {"silver_rows": cursor.rowcount}
+    def write(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
+    ) -> Written:
+        lock_days(cursor, starts)
+        cursor.execute(render("silver/silver_spins_hourly.sql"), {"hours": list(starts)})
+        cursor.execute(
+            "select app_hour, count(*) from silver.silver_spins_hourly"
+            " where app_hour = any(%s::timestamp[]) group by app_hour",
+            (list(starts),),
+        )
+        counts = dict(cursor.fetchall())
+        return {start: {"silver_rows": counts.get(start, 0)} for start in starts}
 
-    def check(self, cursor: psycopg2.extensions.cursor) -> list[CheckResult]:
-        return run_checks(cursor, "silver_spins_hourly", {"hour": self.window.start})
+    def check(
+        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
+    ) -> list[CheckResult]:
+        return run_checks(cursor, "silver_spins_hourly", {"hours": list(starts)})

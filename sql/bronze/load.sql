@@ -1,19 +1,19 @@
--- Bronze for one interval: the staged rows that validation accepted, values untouched.
+-- Bronze for a set of intervals: the staged rows that validation accepted, values untouched.
 -- Grain: one row per accepted source row.
 delete from bronze.{{ table }}
-where interval_start = %(interval_start)s;
+where interval_start = any(%(starts)s::timestamp[]);
 
 with staged as (
     select *
     from staging.{{ staging_table }}
-    where interval_start = %(interval_start)s
+    where interval_start = any(%(starts)s::timestamp[])
 ),
 
 quarantined as (
-    select source_row
+    select interval_start, source_row
     from ops.quarantine
     where sheet = %(sheet)s
-      and interval_start = %(interval_start)s
+      and interval_start = any(%(starts)s::timestamp[])
 ),
 
 final as (
@@ -31,7 +31,9 @@ final as (
         staged.extracted_at
     from staged
     where not exists (
-        select 1 from quarantined where quarantined.source_row = staged.source_row
+        select 1 from quarantined
+        where quarantined.interval_start = staged.interval_start
+          and quarantined.source_row = staged.source_row
     )
 )
 

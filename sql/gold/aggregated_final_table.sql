@@ -1,47 +1,48 @@
--- Gold for one hour. Grain: one row per (app_hour, user_id) with spins or purchases that hour.
+-- Gold for a set of hours. Grain: one row per (app_hour, user_id) with spins or purchases that
+-- hour.
 delete from gold.aggregated_final_table
-where app_hour = %(hour)s;
+where app_hour = any(%(hours)s::timestamp[]);
 
 with spins as (
-    select user_id, country, total_spins
+    select app_hour, user_id, country, total_spins
     from silver.silver_spins_hourly
-    where app_hour = %(hour)s
+    where app_hour = any(%(hours)s::timestamp[])
 ),
 
 purchases as (
-    select user_id, revenue
+    select app_hour, user_id, revenue
     from silver.silver_purchases
-    where app_hour = %(hour)s
+    where app_hour = any(%(hours)s::timestamp[])
 ),
 
 spins_per_user as (
-    select user_id, sum(total_spins) as total_spins
+    select app_hour, user_id, sum(total_spins) as total_spins
     from spins
-    group by user_id
+    group by app_hour, user_id
 ),
 
 top_country as (
     -- the country with the most spins that hour; ties go to the alphabetically first
-    select distinct on (user_id) user_id, country
+    select distinct on (app_hour, user_id) app_hour, user_id, country
     from spins
-    order by user_id, total_spins desc, country asc
+    order by app_hour, user_id, total_spins desc, country asc
 ),
 
 purchases_per_user as (
-    select user_id, sum(revenue) as total_revenue, count(*) as purchases
+    select app_hour, user_id, sum(revenue) as total_revenue, count(*) as purchases
     from purchases
-    group by user_id
+    group by app_hour, user_id
 ),
 
 users as (
-    select user_id from spins_per_user
+    select app_hour, user_id from spins_per_user
     union
-    select user_id from purchases_per_user
+    select app_hour, user_id from purchases_per_user
 ),
 
 final as (
     select
-        %(hour)s::timestamp as app_hour,
+        users.app_hour,
         users.user_id,
         coalesce(top_country.country, 'UNKNOWN') as country,
         -- numeric round() is half away from zero, i.e. half up for non-negative spins
@@ -55,13 +56,14 @@ final as (
         ) as avg_revenue_per_purchase_hourly,
         0::numeric(14, 2) as total_revenue_per_user_daily  -- set by daily_refresh.sql
     from users
-    left join spins_per_user on spins_per_user.user_id = users.user_id
-    left join top_country on top_country.user_id = users.user_id
-    left join purchases_per_user on purchases_per_user.user_id = users.user_id
+    left join spins_per_user using (app_hour, user_id)
+    left join top_country using (app_hour, user_id)
+    left join purchases_per_user using (app_hour, user_id)
 )
 
 insert into gold.aggregated_final_table (
     app_hour, user_id, country, total_spins_hourly, total_revenue_hourly,
     amount_purchases_hourly, avg_revenue_per_purchase_hourly, total_revenue_per_user_daily
 )
-select * from final;
+select * from final
+returning app_hour;

@@ -1,18 +1,22 @@
--- total_revenue_per_user_daily on every gold row of one UTC day:
+-- total_revenue_per_user_daily on every gold row of a set of UTC days:
 -- the user's revenue over the whole day, from silver.
 with day_rows as (
     select app_hour, user_id, total_revenue_per_user_daily
     from gold.aggregated_final_table
-    where app_hour >= %(day)s
-      and app_hour < %(day)s::timestamp + interval '1 day'
+    -- the range lets the (app_hour, ...) indexes narrow the scan; the day list is exact
+    where app_hour >= %(days_from)s
+      and app_hour < %(days_to)s
+      and date_trunc('day', app_hour) = any(%(days)s::timestamp[])
 ),
 
 daily as (
-    select user_id, sum(revenue) as daily_revenue
+    select date_trunc('day', app_hour) as day, user_id, sum(revenue) as daily_revenue
     from silver.silver_purchases
-    where app_hour >= %(day)s
-      and app_hour < %(day)s::timestamp + interval '1 day'
-    group by user_id
+    -- the range lets the (app_hour, ...) indexes narrow the scan; the day list is exact
+    where app_hour >= %(days_from)s
+      and app_hour < %(days_to)s
+      and date_trunc('day', app_hour) = any(%(days)s::timestamp[])
+    group by 1, 2
 ),
 
 final as (
@@ -21,7 +25,9 @@ final as (
         day_rows.user_id,
         coalesce(daily.daily_revenue, 0)::numeric(14, 2) as daily_revenue
     from day_rows
-    left join daily on daily.user_id = day_rows.user_id
+    left join daily
+        on daily.day = date_trunc('day', day_rows.app_hour)
+        and daily.user_id = day_rows.user_id
     where day_rows.total_revenue_per_user_daily
         is distinct from coalesce(daily.daily_revenue, 0)::numeric(14, 2)
 )

@@ -1,13 +1,14 @@
--- Silver purchases of one 5-minute interval. Grain: one row per transaction_id.
+-- Silver purchases of a set of 5-minute intervals. Grain: one row per transaction_id.
 -- Exact duplicates collapse to one row; if a transaction_id also exists in another interval,
--- the earliest occurrence (event time, then source row) wins, whatever order intervals load in.
+-- the earliest occurrence (event time, then source row) wins, whatever order intervals load in
+-- and however many load together. source_copies counts the copies in the winner's interval.
 delete from silver.silver_purchases
-where interval_start = %(interval_start)s;
+where interval_start = any(%(starts)s::timestamp[]);
 
 with bronze as (
     select *
     from bronze.bronze_purchases
-    where interval_start = %(interval_start)s
+    where interval_start = any(%(starts)s::timestamp[])
 ),
 
 parsed as (
@@ -32,7 +33,7 @@ ranked as (
         row_number() over (
             partition by transaction_id order by event_time, source_row
         ) as copy_rank,
-        count(*) over (partition by transaction_id) as source_copies
+        count(*) over (partition by interval_start, transaction_id) as source_copies
     from parsed
 ),
 

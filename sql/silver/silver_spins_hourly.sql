@@ -1,12 +1,12 @@
--- Silver spins of one hour. Grain: one row per (app_hour, user_id, country);
+-- Silver spins of a set of hours. Grain: one row per (app_hour, user_id, country);
 -- rows repeating the same key are summed.
 delete from silver.silver_spins_hourly
-where app_hour = %(hour)s;
+where app_hour = any(%(hours)s::timestamp[]);
 
 with bronze as (
     select *
     from bronze.bronze_spins_hourly
-    where interval_start = %(hour)s
+    where interval_start = any(%(hours)s::timestamp[])
 ),
 
 final as (

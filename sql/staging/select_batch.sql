@@ -1,5 +1,6 @@
--- An interval's staged rows, as validation sees them. Grain: one row per source row.
+-- Staged rows of a set of intervals, as validation sees them. Grain: one row per source row.
 select
+    interval_start,
     source_row,
     event_time,
     user_id,
@@ -10,5 +11,5 @@ select
     source_path,
     source_sha256
 from staging.{{ table }}
-where interval_start = %(interval_start)s
-order by source_row
+where interval_start = any(%(starts)s::timestamp[])
+order by interval_start, source_row

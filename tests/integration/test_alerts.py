@@ -163,25 +163,41 @@ def test_dead_endpoint_does_not_stall_the_pipeline(
     assert time.monotonic() - started < 15, "a hanging webhook stalled the worker"
 
 
-def test_many_failures_send_a_bounded_number_of_messages(warehouse, tmp_path, broken_source):
-    """A backfill where 108 intervals fail: the first failure of each family, then a digest."""
+def _alerts_of(command: list[str], home: Path) -> list[dict]:
+    """Run ``command`` with Slack pointed at a fake endpoint; the payloads it received."""
     with FakeSlack().running() as fake:
-        env = {
-            **os.environ,
-            "PLAYSTUDIO_SLACK_WEBHOOK_URL": fake.url,
-            "PLAYSTUDIO_HOME": str(tmp_path / "home"),
-        }
-        cli = Path(sys.executable).parent / "playstudio-luigi"
+        env = {**os.environ, "PLAYSTUDIO_SLACK_WEBHOOK_URL": fake.url, "PLAYSTUDIO_HOME": str(home)}
         result = subprocess.run(
-            [str(cli), "backfill", "--start", "2022-04-01T00", "--stop", "2022-04-01T09"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
+            command, env=env, capture_output=True, text=True, timeout=600, check=False
         )
-        assert result.returncode != 0
-        payloads = fake.payloads
+        assert result.returncode != 0, result.stderr[-2000:]
+        return fake.payloads
+
+
+def test_a_failing_backfill_day_sends_one_message(warehouse, tmp_path, broken_source):
+    cli = Path(sys.executable).parent / "playstudio-luigi"
+    payloads = _alerts_of(
+        [str(cli), "backfill", "--start", "2022-04-01T00", "--stop", "2022-04-01T09"],
+        tmp_path / "home",
+    )
+    assert len(payloads) == 1
+    assert "DayPipeline" in all_text(payloads[0]) and "SourceFormatError" in all_text(payloads[0])
+    assert validate_payload(payloads[0]) == []
+
+
+def test_many_failures_send_a_bounded_number_of_messages(warehouse, tmp_path, broken_source):
+    """Cron's per-interval tasks over a range where 108 intervals fail: the first failure of
+    each family, then a digest."""
+    luigi_cli = Path(sys.executable).parent / "luigi"
+    payloads = _alerts_of(
+        [
+            str(luigi_cli), "--module", "playstudio_luigi", "RangeByMinutes",
+            "--of", "FiveMinutePipeline", "--minutes-interval", "5",
+            "--start", "2022-04-01T0000", "--stop", "2022-04-01T0900", "--task-limit", "200",
+            "--local-scheduler",
+        ],
+        tmp_path / "home",
+    )  # fmt: skip
     # 108 five-minute intervals fail: one message at once, then one digest naming the rest.
     assert len(payloads) == 2
     first, digest = payloads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime as dt
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,9 +18,9 @@ T1, T2 = (f"00000000-0000-4000-8000-00000000000{i}" for i in (1, 2))
 HOUR, DAY = dt(2022, 4, 1, 22), dt(2022, 4, 1)
 INTERVAL = dt(2022, 4, 1, 22, 0)
 PARAMS = {
-    "silver_purchases": {"interval_start": INTERVAL, "interval_end": dt(2022, 4, 1, 22, 5)},
-    "silver_spins_hourly": {"hour": HOUR},
-    "gold": {"hour": HOUR, "day": DAY},
+    "silver_purchases": {"starts": [INTERVAL]},
+    "silver_spins_hourly": {"hours": [HOUR]},
+    "gold": {"hours": [HOUR], "days": [DAY], "days_from": DAY, "days_to": DAY + timedelta(days=1)},
 }
 
 # SQL that breaks exactly the rule of each check (constraints dropped where the schema itself

@@ -137,39 +137,34 @@ def task_list(port: int, status: str) -> dict:
     return api(port, "task_list", {"status": status, "upstream_status": "", "search": ""})
 
 
-def test_two_workers_through_luigid_run_each_task_once(warehouse, luigid, tmp_path):
+def test_day_backfills_through_luigid_share_days_between_workers(warehouse, luigid, tmp_path):
     env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE)}
-    args = backfill_through(luigid, "2022-04-01T20", "2022-04-01T23")
+    args = backfill_through(luigid, "2022-04-01T21", "2022-04-02T02")  # parts of two days
     workers = [
-        subprocess.Popen(
-            args,
-            env={**env, "PLAYSTUDIO_HOME": str(tmp_path / f"h{i}")},
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        subprocess.Popen(args, env={**env, "PLAYSTUDIO_HOME": str(tmp_path / f"h{i}")})
         for i in range(2)
     ]
-    outcomes = [(w.wait(timeout=600), w.stderr.read()) for w in workers]
-    assert [code for code, _ in outcomes] == [0, 0], outcomes[0][1][-2000:]
+    assert [w.wait(timeout=600) for w in workers] == [0, 0]
     done = task_list(luigid, "DONE")
-    families = {task["name"] for task in done.values()}
-    assert {"HourlyPipeline", "GoldAggregate", "ExtractPurchases", "SilverSpins"} <= families
-    assert sum(1 for t in done.values() if t["name"] == "ExtractPurchases") == 36
-    assert task_list(luigid, "FAILED") == {} and task_list(luigid, "PENDING") == {}
-    # Progress is visible in luigid: each task left its status message there.
-    extract = next(i for i, t in done.items() if t["name"] == "LoadBronzePurchases")
-    message = api(luigid, "get_task_status_message", {"task_id": extract})["statusMessage"]
-    assert "done" in message and "source rows" in message
+    assert sorted(t["params"]["day"] for t in done.values() if t["name"] == "DayPipeline") == [
+        "2022-04-01",
+        "2022-04-02",
+    ]
+    day = next(i for i, t in done.items() if t["name"] == "DayPipeline")
+    assert "done" in api(luigid, "get_task_status_message", {"task_id": day})["statusMessage"]
     from playstudio_luigi.db.connection import connect
 
     conn = connect()
     try:
+        markers = table_rows(conn, "ops.task_markers", ["task_family", "interval_start"])
         runs = table_rows(conn, "ops.task_runs", ["task_family", "interval_start", "status"])
     finally:
         conn.close()
-    assert {status for *_, status in runs} == {"done"}, "no duplicate or skipped run"
-    keys = [(family, start) for family, start, _ in runs]
-    assert len(keys) == len(set(keys)) == 36 * 4 + 3 * 5
+    # Five hours: 60 five-minute intervals in four layers, five hours in five hourly layers.
+    assert len(markers) == 60 * 4 + 5 * 5
+    # One run per layer and day, each done once (no worker redid the other's day).
+    assert {status for *_, status in runs} == {"done"}
+    assert len(runs) == len({(family, start) for family, start, _ in runs}) == 9 * 2
 
 
 def test_progress_line_counts_done_work(db, half_broken):

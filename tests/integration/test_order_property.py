@@ -1,4 +1,5 @@
-"""Property: whatever order intervals run in, with whatever repeats, the result is the same.
+"""Property: whatever order intervals run in, with whatever repeats, the result is the same;
+and whether they run one by one (cron) or a day at a time in bulk (backfills), or a mix.
 
 A repeat deletes the marker of one layer for that interval first, so the task really runs
 again (a plain repeat would be a no-op by design).
@@ -17,9 +18,10 @@ from conftest import fresh_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
+from playstudio_luigi import DayPipeline, FiveMinutePipeline, HourlyPipeline
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.source.sample import SampleSpec, write_sample
+from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing import GOLD_COLUMNS, reset_warehouse, run, table_rows
 
 pytestmark = pytest.mark.integration
@@ -80,7 +82,8 @@ def setup(
 
 actions = st.lists(
     st.tuples(
-        st.booleans(),  # True: an hour (HourlyPipeline), False: a 5-minute interval
+        # an hour (HourlyPipeline), a 5-minute interval, or hours in bulk (DayPipeline)
+        st.sampled_from(["hour", "interval", "bulk"]),
         st.integers(min_value=0, max_value=len(INTERVALS) - 1),
         st.one_of(st.none(), st.sampled_from(FAMILIES)),  # marker to delete first (a rerun)
     ),
@@ -98,7 +101,7 @@ actions = st.lists(
 def test_any_order_with_repeats_gives_the_clean_result(setup, plan):
     connection, expected = setup
     reset_warehouse(connection)
-    for is_hour, index, rerun_family in plan:
+    for kind, index, rerun_family in plan:
         moment = INTERVALS[index]
         hour = moment.replace(minute=0)
         if rerun_family is not None:
@@ -108,7 +111,12 @@ def test_any_order_with_repeats_gives_the_clean_result(setup, plan):
                     "delete from ops.task_markers where task_family = %s and interval_start = %s",
                     (rerun_family, key),
                 )
-        task = HourlyPipeline(hour=hour) if is_hour else FiveMinutePipeline(interval=moment)
+        if kind == "bulk":  # this hour and the next (if on the same day), set-based
+            task = DayPipeline(day=hour.date(), from_hour=hour.hour, to_hour=min(24, hour.hour + 2))
+        elif kind == "hour":
+            task = HourlyPipeline(hour=hour)
+        else:
+            task = FiveMinutePipeline(interval=moment)
         assert run([task])
-    assert run([HourlyPipeline(hour=h) for h in reversed(HOURS)])
+    assert run(day_tasks(HOURS))
     assert snapshot(connection) == expected

@@ -1,6 +1,6 @@
 select app_hour, user_id
 from gold.aggregated_final_table
-where app_hour = %(hour)s
+where app_hour = any(%(hours)s::timestamp[])
   and (
       user_id is null or country is null or total_spins_hourly is null
       or total_revenue_hourly is null or amount_purchases_hourly is null

@@ -2,6 +2,6 @@
 select app_hour, user_id, total_revenue_hourly, avg_revenue_per_purchase_hourly,
        amount_purchases_hourly
 from gold.aggregated_final_table
-where app_hour = %(hour)s
+where app_hour = any(%(hours)s::timestamp[])
   and round(avg_revenue_per_purchase_hourly * amount_purchases_hourly, 2)
       <> total_revenue_hourly

@@ -1,5 +1,5 @@
 -- Every silver purchase of the interval has its key and values.
 select transaction_id, event_time, user_id, revenue
 from silver.silver_purchases
-where interval_start = %(interval_start)s
+where interval_start = any(%(starts)s::timestamp[])
   and (transaction_id is null or event_time is null or user_id is null or revenue is null)

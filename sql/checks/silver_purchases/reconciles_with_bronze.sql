@@ -3,7 +3,7 @@
 with bronze_ids as (
     select distinct lower(btrim(transaction_id)) as transaction_id
     from bronze.bronze_purchases
-    where interval_start = %(interval_start)s
+    where interval_start = any(%(starts)s::timestamp[])
 ),
 
 missing_from_silver as (
@@ -18,7 +18,7 @@ missing_from_silver as (
 unknown_to_bronze as (
     select silver.transaction_id, 'in silver, not in bronze' as problem
     from silver.silver_purchases as silver
-    where silver.interval_start = %(interval_start)s
+    where silver.interval_start = any(%(starts)s::timestamp[])
       and not exists (
           select 1 from bronze_ids where bronze_ids.transaction_id = silver.transaction_id
       )

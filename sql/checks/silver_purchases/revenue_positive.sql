@@ -1,5 +1,5 @@
 -- Money is positive: a purchase of 0 or less is not a purchase.
 select transaction_id, revenue
 from silver.silver_purchases
-where interval_start = %(interval_start)s
+where interval_start = any(%(starts)s::timestamp[])
   and revenue <= 0

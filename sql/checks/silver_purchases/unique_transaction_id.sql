@@ -2,7 +2,7 @@
 select transaction_id, count(*) as copies
 from silver.silver_purchases
 where transaction_id in (
-    select transaction_id from silver.silver_purchases where interval_start = %(interval_start)s
+    select transaction_id from silver.silver_purchases where interval_start = any(%(starts)s::timestamp[])
 )
 group by transaction_id
 having count(*) > 1

@@ -1,0 +1,245 @@
+"""Bulk backfills: one Luigi task per UTC day, set-based SQL, the same markers as cron's tasks.
+
+Luigi schedules about 50 tasks per hour of data when every interval is its own task, and its
+per-task cost then dwarfs the work (a year is 105,120 five-minute intervals).
+:class:`DayPipeline` runs each layer's hooks over all of a day's pending intervals in one
+transaction instead, and writes one marker per interval exactly as the per-interval tasks
+would: a day built in bulk is complete for ``FiveMinutePipeline``/``HourlyPipeline``, and a
+day that cron already half built is finished in bulk without redoing the done intervals.
+
+An interval that fails a data rule (reject ratio, conservation, an ``error`` check) must not
+hold back the rest of its day: a layer whose batch fails that way is retried interval by
+interval, so the good intervals land, the bad ones fail alone with their own evidence, and the
+day reports them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import luigi
+
+from playstudio_luigi import config, intervals
+from playstudio_luigi.checks import CheckFailedError
+from playstudio_luigi.db import markers
+from playstudio_luigi.intervals import (
+    ONE_HOUR,
+    Interval,
+    ensure_closed,
+    five_minute_starts,
+    floor_hour,
+    is_closed,
+)
+from playstudio_luigi.runs import report_progress
+from playstudio_luigi.tasks.base import IntervalTask
+from playstudio_luigi.tasks.bronze import ConservationError, LoadBronzePurchases, LoadBronzeSpins
+from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins
+from playstudio_luigi.tasks.gold import GoldAggregate
+from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins
+from playstudio_luigi.tasks.validate import ValidatePurchases, ValidateSpins
+
+logger = logging.getLogger("luigi-interface")
+
+#: Failures that belong to one interval's data; anything else (the database gone, a bug)
+#: fails the whole day at once.
+DATA_FAILURES = (CheckFailedError, ConservationError)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One layer: its task class, and which upstream markers an interval start needs."""
+
+    task: type[IntervalTask]
+    needs: Callable[[datetime], list[tuple[str, datetime]]]
+
+    @property
+    def family(self) -> str:
+        return self.task.marker_family()
+
+
+def _same(family: str) -> Callable[[datetime], list[tuple[str, datetime]]]:
+    return lambda start: [(family, start)]
+
+
+def _gold_needs(hour: datetime) -> list[tuple[str, datetime]]:
+    return [("SilverSpins", hour)] + [("SilverPurchases", s) for s in five_minute_starts(hour)]
+
+
+#: The layers in dependency order (the same graph the per-interval tasks' ``requires`` draw).
+STEPS = (
+    Step(ExtractPurchases, lambda start: []),
+    Step(ExtractSpins, lambda start: []),
+    Step(ValidatePurchases, _same("ExtractPurchases")),
+    Step(ValidateSpins, _same("ExtractSpins")),
+    Step(LoadBronzePurchases, _same("ValidatePurchases")),
+    Step(LoadBronzeSpins, _same("ValidateSpins")),
+    Step(SilverPurchases, _same("LoadBronzePurchases")),
+    Step(SilverSpins, _same("LoadBronzeSpins")),
+    Step(GoldAggregate, _gold_needs),
+)
+
+
+class DayFailedError(RuntimeError):
+    """Some intervals of the day failed their data rules; the others were loaded."""
+
+
+class DayPipeline(luigi.Task):
+    """Every interval of one UTC day (or of its hours ``[from_hour, to_hour)``) through gold.
+
+    For backfills: ``playstudio-luigi backfill`` uses it, and so can
+    ``luigi --module playstudio_luigi RangeDaily --of DayPipeline --start … --stop …``.
+    Complete when every hour is in gold and every 5-minute interval in silver, whoever built
+    them. Only closed intervals are loaded; a range reaching into open ones loads what is
+    closed and then fails, naming when the rest can run.
+    """
+
+    day = luigi.DateParameter(description="The UTC day, e.g. 2022-04-01.")
+    from_hour = luigi.IntParameter(default=0, description="First hour of the day to build.")
+    to_hour = luigi.IntParameter(default=24, description="Hour to stop before (24: midnight).")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not 0 <= self.from_hour < self.to_hour <= 24:
+            raise ValueError(
+                f"DayPipeline {self.day}: need 0 <= from_hour < to_hour <= 24, "
+                f"got from_hour={self.from_hour}, to_hour={self.to_hour}"
+            )
+
+    @property
+    def window(self) -> Interval:
+        midnight = datetime.combine(self.day, datetime.min.time())
+        return Interval(
+            midnight + timedelta(hours=self.from_hour), midnight + timedelta(hours=self.to_hour)
+        )
+
+    def hours(self) -> list[datetime]:
+        return intervals.hours_between(self.window.start, self.window.end)
+
+    def five_minute_starts(self) -> list[datetime]:
+        return [start for hour in self.hours() for start in five_minute_starts(hour)]
+
+    def complete(self) -> bool:
+        return _missing(self.hours()) == 0
+
+    @classmethod
+    def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
+        """For ``RangeDaily``: days already complete, or not closed yet (see IntervalTask)."""
+        task_cls = getattr(cls, "func", cls)
+        values = list(parameter_tuples)
+        tasks = {value: task_cls(day=value) for value in values}
+        now, lateness = intervals.utcnow(), config.allowed_lateness()
+        gold = markers.completed_starts(
+            GoldAggregate.marker_family(), [h for task in tasks.values() for h in task.hours()]
+        )
+        silver = markers.completed_starts(
+            SilverPurchases.marker_family(),
+            [s for task in tasks.values() for s in task.five_minute_starts()],
+        )
+        return [
+            value
+            for value, task in tasks.items()
+            if not is_closed(task.window, now, lateness)
+            or (set(task.hours()) <= gold and set(task.five_minute_starts()) <= silver)
+        ]
+
+    def run(self) -> None:
+        now, lateness = intervals.utcnow(), config.allowed_lateness()
+        failures: list[str] = []
+        for number, step in enumerate(STEPS):
+            candidates = self.five_minute_starts() if step.task.width < ONE_HOUR else self.hours()
+            starts = [
+                start
+                for start in candidates
+                if is_closed(step.task.window_of(start), now, lateness)
+            ]
+            pending = _pending(step, starts)
+            report_progress(
+                self,
+                f"{self.window}: {step.task.get_task_family()}, {len(pending)} intervals",
+                round(100 * number / len(STEPS)),
+            )
+            if pending:
+                failures += self._run_step(step, pending)
+        report_progress(self, f"{self.window}: done", 100)
+        if failures:
+            shown = "; ".join(failures[:5])
+            more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+            raise DayFailedError(
+                f"{self.task_id}: {len(failures)} interval(s) failed and wrote nothing, the "
+                f"rest of the day was loaded: {shown}{more}"
+            )
+        ensure_closed(self.window, now, lateness, self.task_id)  # the open rest, if any
+
+    def _run_step(self, step: Step, pending: list[datetime]) -> list[str]:
+        task = step.task(**{_parameter_of(step.task): pending[0]})
+        try:
+            task.run_intervals(pending, run_id=self.task_id)
+            return []
+        except DATA_FAILURES as error:
+            if len(pending) == 1:
+                return [str(error)]
+            logger.warning(
+                "%s: %s failed as a batch, retrying interval by interval: %s",
+                self.task_id,
+                step.task.get_task_family(),
+                error,
+            )
+        failures = []
+        for start in pending:
+            try:
+                step.task(**{_parameter_of(step.task): start}).run_intervals(
+                    [start], run_id=self.task_id
+                )
+            except DATA_FAILURES as error:
+                failures.append(str(error))
+        return failures
+
+
+def _parameter_of(task: type[IntervalTask]) -> str:
+    return "interval" if "interval" in task.get_param_names() else "hour"
+
+
+def _pending(step: Step, starts: Sequence[datetime]) -> list[datetime]:
+    """Starts of ``step`` without a marker whose upstream markers all exist (two queries)."""
+    done = markers.completed_starts(step.family, starts)
+    todo = [start for start in starts if start not in done]
+    needed: dict[str, set[datetime]] = {}
+    for start in todo:
+        for family, upstream in step.needs(start):
+            needed.setdefault(family, set()).add(upstream)
+    ready = {family: markers.completed_starts(family, wanted) for family, wanted in needed.items()}
+    return [
+        start
+        for start in todo
+        if all(upstream in ready[family] for family, upstream in step.needs(start))
+    ]
+
+
+def _missing(hours: Sequence[datetime]) -> int:
+    """How many of these hours (in gold) and their 5-minute intervals (in silver) are missing."""
+    starts = [start for hour in hours for start in five_minute_starts(hour)]
+    gold = markers.completed_starts(GoldAggregate.marker_family(), hours)
+    silver = markers.completed_starts(SilverPurchases.marker_family(), starts)
+    return len(hours) - len(gold) + len(starts) - len(silver)
+
+
+def day_tasks(hours: Sequence[datetime]) -> list[DayPipeline]:
+    """The fewest :class:`DayPipeline` tasks covering exactly ``hours`` (whole UTC hours)."""
+    by_day: dict[date, list[int]] = {}
+    for hour in sorted(set(map(floor_hour, hours))):
+        by_day.setdefault(hour.date(), []).append(hour.hour)
+    tasks = []
+    for day, day_hours in by_day.items():
+        run_start = previous = day_hours[0]
+        for hour in [*day_hours[1:], None]:
+            if hour is not None and hour == previous + 1:
+                previous = hour
+                continue
+            tasks.append(DayPipeline(day=day, from_hour=run_start, to_hour=previous + 1))
+            if hour is not None:
+                run_start = previous = hour
+    return tasks

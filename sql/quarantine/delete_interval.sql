@@ -1,3 +1,0 @@
-delete from ops.quarantine
-where sheet = %(sheet)s
-  and interval_start = %(interval_start)s

@@ -1,0 +1,3 @@
+delete from ops.quarantine
+where sheet = %(sheet)s
+  and interval_start = any(%(starts)s::timestamp[])
