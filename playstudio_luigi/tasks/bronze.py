@@ -61,6 +61,8 @@ class BronzeMixin:
 class LoadBronzePurchases(BronzeMixin, FiveMinuteTask):
     """Accepted purchases of one 5-minute interval into ``bronze.bronze_purchases``."""
 
+    written_tables = ("bronze.bronze_purchases",)
+
     layout = PURCHASES
     table = "bronze_purchases"
     staging_table = "extract_purchases"
@@ -72,6 +74,8 @@ class LoadBronzePurchases(BronzeMixin, FiveMinuteTask):
 
 class LoadBronzeSpins(BronzeMixin, HourTask):
     """Accepted spin rows of one hour into ``bronze.bronze_spins_hourly``."""
+
+    written_tables = ("bronze.bronze_spins_hourly",)
 
     layout = SPINS
     table = "bronze_spins_hourly"

@@ -127,6 +127,8 @@ class ExtractMixin:
 class ExtractPurchases(ExtractMixin, FiveMinuteTask):
     """Purchases with event times in [interval, interval + 5 min), staged for validation."""
 
+    written_tables = ("staging.extract_purchases",)
+
     kind = "purchases"
     layout = PURCHASES
     staging_table = "extract_purchases"
@@ -134,6 +136,8 @@ class ExtractPurchases(ExtractMixin, FiveMinuteTask):
 
 class ExtractSpins(ExtractMixin, HourTask):
     """Spin rows of [hour, hour + 1 h), staged for validation."""
+
+    written_tables = ("staging.extract_spins",)
 
     kind = "spins"
     layout = SPINS

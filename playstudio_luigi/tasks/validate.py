@@ -118,6 +118,8 @@ class ValidateMixin:
 class ValidatePurchases(ValidateMixin, FiveMinuteTask):
     """Validate the staged purchases of one 5-minute interval."""
 
+    written_tables = ("ops.quarantine",)
+
     kind = "purchases"
     layout = PURCHASES
     staging_table = "extract_purchases"
@@ -128,6 +130,8 @@ class ValidatePurchases(ValidateMixin, FiveMinuteTask):
 
 class ValidateSpins(ValidateMixin, HourTask):
     """Validate the staged spin rows of one hour."""
+
+    written_tables = ("ops.quarantine",)
 
     kind = "spins"
     layout = SPINS
