@@ -44,6 +44,10 @@ class IntervalTask(luigi.Task):
 
     #: Marker family that says this task is complete (a pipeline uses its last task's family).
     completion_family: ClassVar[str | None] = None
+    #: What the task reads (``schema.table``, or ``sheet:<name>`` for a source sheet) and the
+    #: tables it writes, next to the SQL that does it: the data docs draw table lineage from it.
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
 
     @property
     def window(self) -> Interval:

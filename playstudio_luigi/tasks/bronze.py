@@ -59,6 +59,8 @@ class LoadBronzePurchases(BronzeMixin, FiveMinuteTask):
     table = "bronze_purchases"
     staging_table = "extract_purchases"
     distinct_key = "lower(btrim(transaction_id))"
+    reads = ("staging.extract_purchases", "ops.quarantine")
+    writes = ("bronze.bronze_purchases", "ops.interval_loads")
 
     def requires(self) -> luigi.Task:
         return ValidatePurchases(interval=self.interval)
@@ -71,6 +73,8 @@ class LoadBronzeSpins(BronzeMixin, HourTask):
     table = "bronze_spins_hourly"
     staging_table = "extract_spins"
     distinct_key = "(btrim(user_id), btrim(country))"
+    reads = ("staging.extract_spins", "ops.quarantine")
+    writes = ("bronze.bronze_spins_hourly", "ops.interval_loads")
 
     def requires(self) -> luigi.Task:
         return ValidateSpins(hour=self.hour)

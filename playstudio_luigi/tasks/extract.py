@@ -97,6 +97,8 @@ class ExtractPurchases(ExtractMixin, FiveMinuteTask):
     kind = "purchases"
     layout = PURCHASES
     staging_table = "extract_purchases"
+    reads = ("sheet:Purchases",)
+    writes = ("staging.extract_purchases", "ops.quarantine")  # rows without a readable date
 
 
 class ExtractSpins(ExtractMixin, HourTask):
@@ -105,3 +107,5 @@ class ExtractSpins(ExtractMixin, HourTask):
     kind = "spins"
     layout = SPINS
     staging_table = "extract_spins"
+    reads = ("sheet:Spins Hourly",)
+    writes = ("staging.extract_spins", "ops.quarantine")  # rows without a readable date

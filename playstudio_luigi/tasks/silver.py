@@ -18,6 +18,9 @@ from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
 class SilverPurchases(FiveMinuteTask):
     """``silver.silver_purchases`` for one 5-minute interval: one row per transaction_id."""
 
+    reads = ("bronze.bronze_purchases",)
+    writes = ("silver.silver_purchases",)
+
     def requires(self) -> luigi.Task:
         return LoadBronzePurchases(interval=self.interval)
 
@@ -37,6 +40,9 @@ class SilverPurchases(FiveMinuteTask):
 
 class SilverSpins(HourTask):
     """``silver.silver_spins_hourly`` for one hour: spins summed per (hour, user, country)."""
+
+    reads = ("bronze.bronze_spins_hourly",)
+    writes = ("silver.silver_spins_hourly",)
 
     def requires(self) -> luigi.Task:
         return LoadBronzeSpins(hour=self.hour)

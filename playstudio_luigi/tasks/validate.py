@@ -100,6 +100,8 @@ class ValidatePurchases(ValidateMixin, FiveMinuteTask):
     kind = "purchases"
     layout = PURCHASES
     staging_table = "extract_purchases"
+    reads = ("staging.extract_purchases",)
+    writes = ("ops.quarantine",)
 
     def requires(self) -> luigi.Task:
         return ExtractPurchases(interval=self.interval)
@@ -111,6 +113,8 @@ class ValidateSpins(ValidateMixin, HourTask):
     kind = "spins"
     layout = SPINS
     staging_table = "extract_spins"
+    reads = ("staging.extract_spins",)
+    writes = ("ops.quarantine",)
 
     def requires(self) -> luigi.Task:
         return ExtractSpins(hour=self.hour)
