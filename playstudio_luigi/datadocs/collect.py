@@ -241,12 +241,17 @@ class Business:
         values = sorted(self.daily_revenue)
         if not values:
             return {}
-        quantiles = statistics.quantiles(values, n=10, method="inclusive")
+        # (quantiles() needs two points before Python 3.13)
+        p90 = (
+            statistics.quantiles(values, n=10, method="inclusive")[-1]
+            if len(values) > 1
+            else values[0]
+        )
         return {
             "user-days": Decimal(len(values)),
             "mean": sum(values) / len(values),
             "median": statistics.median(values),
-            "p90": quantiles[-1],
+            "p90": p90,
             "max": values[-1],
         }
 

@@ -7,6 +7,7 @@ with the numbers they show (tests read them back) and a ``<title>`` (the browser
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -103,12 +104,14 @@ def graph_svg(
             place[node.id] = (x, y)
             boxes.append(
                 f'<g class="node" data-node="{escape(node.id)}" data-kind="{escape(node.kind)}">'
-                f"<title>{escape(node.id)}{' (' + node.detail + ')' if node.detail else ''}</title>"
+                f"<title>{escape(node.id)}{escape(f' ({node.detail})' if node.detail else '')}"
+                "</title>"
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{node_width}" height="{node_height}" '
                 f'rx="4" fill="{layer_colour(node.kind)}"/>'
                 f'<text x="{x + node_width / 2:.1f}" y="{y + node_height / 2 + 4:.1f}" '
                 f'text-anchor="middle">{escape(_clip(node.label, node_width))}</text></g>'
             )
+    arrow = "arrow-" + re.sub(r"[^a-z0-9]+", "-", title.lower())  # one id per picture on a page
     lines = []
     for source, target in graph.edges:
         (x1, y1), (x2, y2) = place[source], place[target]
@@ -117,12 +120,12 @@ def graph_svg(
         lines.append(
             f'<path class="edge" data-from="{escape(source)}" data-to="{escape(target)}" '
             f'd="M{x1:.1f},{y1:.1f} C{middle:.1f},{y1:.1f} {middle:.1f},{y2:.1f} '
-            f'{x2 - 2:.1f},{y2:.1f}" marker-end="url(#arrow)"/>'
+            f'{x2 - 2:.1f},{y2:.1f}" marker-end="url(#{arrow})"/>'
         )
     return Markup(
         f'<svg class="graph" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'style="max-width: {width:.0f}px" aria-label="{escape(title)}">'
-        '<defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" '
+        f'<defs><marker id="{arrow}" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" '
         'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#666"/></marker></defs>'
         f"{''.join(lines)}{''.join(boxes)}</svg>"
     )
@@ -143,7 +146,7 @@ def stacked_bars_svg(
     height: int = 260,
 ) -> Markup:
     """One bar per label (an hour), stacked by series (a country), with a y axis and legend."""
-    left, right, top, bottom = 64, 12, 22, 44
+    left, right, top, bottom = 64, 12, 22, 56
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [float(sum(values[i] for values in series.values())) for i in range(len(labels))]
     y_max = nice_max(max(totals, default=0), integer=_integers(totals))
@@ -232,16 +235,23 @@ def _y_axis(left: int, top: int, plot_w: float, plot_h: float, y_max: float, uni
 
 
 def _x_labels(labels: Sequence[datetime], left: int, step: float, y: float) -> str:
+    """Hours on one line; the date below the first hour shown of each day."""
     every = max(1, math.ceil(len(labels) / 12))
-    parts = []
+    parts, dated = [], set()
     for i, label in enumerate(labels):
         if i % every:
             continue
-        text = f"{label:%m-%d %H:00}" if i == 0 or label.hour < every else f"{label:%H:00}"
+        x = left + (i + 0.5) * step
         parts.append(
-            f'<text class="tick" x="{left + (i + 0.5) * step:.1f}" y="{y + 14:.1f}" '
-            f'text-anchor="middle">{text}</text>'
+            f'<text class="tick" x="{x:.1f}" y="{y + 14:.1f}" text-anchor="middle">'
+            f"{label:%H:00}</text>"
         )
+        if label.date() not in dated:
+            dated.add(label.date())
+            parts.append(
+                f'<text class="tick" x="{x:.1f}" y="{y + 27:.1f}" text-anchor="middle">'
+                f"{label:%Y-%m-%d}</text>"
+            )
     return "".join(parts)
 
 

@@ -84,7 +84,7 @@ def site(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """A warehouse loaded as the module docstring says, and its data docs (by the CLI)."""
     tmp = tmp_path_factory.mktemp("docs")
     with (
-        fresh_database(pg_admin_url, tmp / "home") as url,
+        fresh_database(pg_admin_url, tmp / "home"),
         pytest.MonkeyPatch.context() as patch,
     ):
         patch.setenv("PLAYSTUDIO_SOURCE", str(BUNDLED_SAMPLE))
@@ -95,24 +95,31 @@ def site(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         assert not run_backfill(FAILED_HOUR, FAILED_HOUR.replace(hour=8))
 
         out = tmp / "site"
-        command = [Path(sys.executable).parent / "playstudio-luigi", "docs", "--out", out]
-        result = subprocess.run(
-            [
-                *map(str, command),
-                "--start",
-                f"{START:%Y-%m-%dT%H}",
-                "--stop",
-                f"{STOP:%Y-%m-%dT%H}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            env={**os.environ, "PLAYSTUDIO_DSN": url},
+        result = _docs_command(
+            out, "--start", f"{START:%Y-%m-%dT%H}", "--stop", f"{STOP:%Y-%m-%dT%H}"
         )
-        assert result.returncode == 0, result.stderr[-3000:]
         assert f"data docs for [{START:%Y-%m-%dT%H}, {STOP:%Y-%m-%dT%H})" in result.stdout
         yield out
+
+
+def _docs_command(out: Path, *args: str) -> subprocess.CompletedProcess:
+    """``playstudio-luigi docs --out OUT ARGS`` as a user runs it (``PLAYSTUDIO_DSN`` is set)."""
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "playstudio-luigi"), "docs", "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def test_without_a_range_the_site_covers_every_loaded_hour(site: Path):
+    result = _docs_command(site.parent / "site-all")
+    # From the first loaded hour to the hour after the last with any completed task.
+    assert f"data docs for [{START:%Y-%m-%dT%H}, {STOP:%Y-%m-%dT%H})" in result.stdout
+    assert (site.parent / "site-all" / "business.html").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +209,8 @@ def test_every_page_loads_without_errors_or_outside_requests(pages):
         assert visit.page.title().endswith("playstudio_luigi data docs"), name
         links = visit.values("a[href]", "href")
         assert all(not link.startswith(("http:", "https:", "//")) for link in links), name
+        ids = visit.values("[id]", "id")
+        assert len(ids) == len(set(ids)), name
     # The browser saw the whole site: nothing fetched, no script needed.
     html = "".join(v.page.content() for v in pages.values())
     assert " src=" not in html and "<link" not in html and "<script" not in html
