@@ -32,6 +32,8 @@ class Check:
     description: str
     #: Inline SQL selecting failing rows; by default ``sql/checks/<layer>/<name>.sql``.
     sql: str | None = None
+    #: Tables whose rows the check judges; by default the layer's table (``LAYER_TABLES``).
+    tables: tuple[str, ...] = ()
 
     @property
     def template(self) -> str:
@@ -40,6 +42,19 @@ class Check:
     @property
     def qualified_name(self) -> str:
         return f"{self.layer}.{self.name}"
+
+    @property
+    def checked_tables(self) -> tuple[str, ...]:
+        """Qualified names of the tables this check is about (for the data docs)."""
+        return self.tables or LAYER_TABLES.get(self.layer, ())
+
+
+# The table each SQL check layer judges.
+LAYER_TABLES: dict[str, tuple[str, ...]] = {
+    "silver_purchases": ("silver.silver_purchases",),
+    "silver_spins_hourly": ("silver.silver_spins_hourly",),
+    "gold": ("gold.aggregated_final_table",),
+}
 
 
 CHECKS: tuple[Check, ...] = (
@@ -91,10 +106,18 @@ CHECKS: tuple[Check, ...] = (
 # Checks made while validating source rows (not SQL): recorded like the others.
 INGEST_CHECKS: dict[str, Check] = {
     "country_known": Check(
-        "ingest", "country_known", "warn", "country in [playstudio] accepted_countries"
+        "ingest",
+        "country_known",
+        "warn",
+        "country in [playstudio] accepted_countries",
+        tables=("bronze.bronze_spins_hourly",),
     ),
     "reject_ratio": Check(
-        "ingest", "reject_ratio", "error", "quarantined share <= [playstudio] max_reject_ratio"
+        "ingest",
+        "reject_ratio",
+        "error",
+        "quarantined share <= [playstudio] max_reject_ratio",
+        tables=("bronze.bronze_purchases", "bronze.bronze_spins_hourly", "ops.quarantine"),
     ),
 }
 

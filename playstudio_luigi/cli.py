@@ -1,4 +1,4 @@
-"""The ``playstudio-luigi`` command: backfill, demo, sample, db, summary."""
+"""The ``playstudio-luigi`` command: backfill, demo, sample, db, summary, docs."""
 
 from __future__ import annotations
 
@@ -229,6 +229,32 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0 if status.complete else 3
 
 
+def _cmd_docs(args: argparse.Namespace) -> int:
+    from playstudio_luigi.datadocs import build_site
+    from playstudio_luigi.datadocs.collect import loaded_range
+    from playstudio_luigi.db.connection import connect
+
+    if (args.start is None) != (args.stop is None):
+        raise SystemExit("docs: give both --start and --stop, or neither")
+    connection = connect()
+    try:
+        if args.start is None:
+            found = loaded_range(connection)
+            if found is None:
+                print("error: nothing loaded yet; run a backfill first", file=sys.stderr)
+                return 1
+            start, stop = found
+        else:
+            start, stop = args.start, args.stop
+        if stop <= start:
+            raise SystemExit(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
+        pages = build_site(args.out, start, stop, connection)
+    finally:
+        connection.close()
+    print(f"data docs for [{start:%Y-%m-%dT%H}, {stop:%Y-%m-%dT%H}): {pages[0].resolve()}")
+    return 0
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
     _print_summary(args.start, args.stop)
     return 0
@@ -355,6 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--start", type=parse_hour, required=True)
     summary.add_argument("--stop", type=parse_hour, required=True)
     summary.set_defaults(handler=_cmd_summary)
+
+    docs = commands.add_parser(
+        "docs", help="write the data docs: a static HTML site (lineage, tables, quality, charts)"
+    )
+    docs.add_argument("--out", type=Path, required=True, help="directory to write the site into")
+    docs.add_argument("--start", type=parse_hour, help="first hour (default: the first loaded)")
+    docs.add_argument("--stop", type=parse_hour, help="last hour, exclusive (default: after last)")
+    docs.set_defaults(handler=_cmd_docs)
 
     from playstudio_luigi.source import sample as sample_module
 

@@ -5,6 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The data-docs test opens the site in Debian's Chromium (driven by Playwright, which downloads
+# no browser). As root (CI) install it when missing; otherwise that test fails and says how.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing chromium (apt-get) for the data-docs browser test" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+
 venv="${PLAYSTUDIO_TEST_VENV:-.venv-test}"
 python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check ".[test]"
@@ -20,6 +29,11 @@ where = pathlib.Path(playstudio_luigi.__file__).resolve()
 assert "site-packages" in where.parts, f"not the installed package: {where}"
 assert "aggregated_final_table" in render("gold/aggregated_final_table.sql")
 assert get_config().getint("retcode", "task_failed") == 30
+from importlib.resources import files
+from playstudio_luigi.datadocs.site import PAGES
+templates = files("playstudio_luigi.datadocs") / "templates"
+assert all((templates / page).is_file() for page, _ in PAGES), "data-docs templates missing"
+assert (templates / "style.css").is_file()
 print(f"installed package OK: {where.parent}")
 PY
 )

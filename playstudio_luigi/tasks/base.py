@@ -57,10 +57,11 @@ class IntervalTask(luigi.Task):
     completion_family: ClassVar[str | None] = None
     #: How long one interval is.
     width: ClassVar[timedelta]
-    #: Tables :meth:`write` fills, analysed after a bulk write: later statements of the same
-    #: transaction (checks, the next layer) would otherwise be planned for empty tables, and a
-    #: nested loop over a day of rows takes minutes where a hash join takes milliseconds.
-    written_tables: ClassVar[tuple[str, ...]] = ()
+    #: What the task reads (``schema.table``, or ``sheet:<name>`` for a source sheet) and the
+    #: tables it writes, next to the SQL that does it: the data docs draw table lineage from it,
+    #: and bulk runs analyse the written tables.
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
 
     @property
     def window(self) -> Interval:
@@ -182,7 +183,10 @@ class IntervalTask(luigi.Task):
                     return {}
                 written = self.write(cursor, todo, prepared)
                 if len(todo) > 1:
-                    for table in self.written_tables:
+                    # Later statements of this transaction (checks, the next layer) would be
+                    # planned for the tables as they were before the bulk write: a nested loop
+                    # over a day of rows takes minutes where a hash join takes milliseconds.
+                    for table in self.writes:
                         cursor.execute(
                             sql.SQL("analyze {}").format(sql.Identifier(*table.split(".")))
                         )

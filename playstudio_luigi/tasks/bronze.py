@@ -61,12 +61,12 @@ class BronzeMixin:
 class LoadBronzePurchases(BronzeMixin, FiveMinuteTask):
     """Accepted purchases of one 5-minute interval into ``bronze.bronze_purchases``."""
 
-    written_tables = ("bronze.bronze_purchases",)
-
     layout = PURCHASES
     table = "bronze_purchases"
     staging_table = "extract_purchases"
     distinct_key = "lower(btrim(transaction_id))"
+    reads = ("staging.extract_purchases", "ops.quarantine")
+    writes = ("bronze.bronze_purchases", "ops.interval_loads")
 
     def requires(self) -> luigi.Task:
         return ValidatePurchases(interval=self.interval)
@@ -75,12 +75,12 @@ class LoadBronzePurchases(BronzeMixin, FiveMinuteTask):
 class LoadBronzeSpins(BronzeMixin, HourTask):
     """Accepted spin rows of one hour into ``bronze.bronze_spins_hourly``."""
 
-    written_tables = ("bronze.bronze_spins_hourly",)
-
     layout = SPINS
     table = "bronze_spins_hourly"
     staging_table = "extract_spins"
     distinct_key = "(btrim(user_id), btrim(country))"
+    reads = ("staging.extract_spins", "ops.quarantine")
+    writes = ("bronze.bronze_spins_hourly", "ops.interval_loads")
 
     def requires(self) -> luigi.Task:
         return ValidateSpins(hour=self.hour)

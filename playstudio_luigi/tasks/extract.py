@@ -127,18 +127,18 @@ class ExtractMixin:
 class ExtractPurchases(ExtractMixin, FiveMinuteTask):
     """Purchases with event times in [interval, interval + 5 min), staged for validation."""
 
-    written_tables = ("staging.extract_purchases",)
-
     kind = "purchases"
     layout = PURCHASES
     staging_table = "extract_purchases"
+    reads = ("sheet:Purchases",)
+    writes = ("staging.extract_purchases", "ops.quarantine")  # rows without a readable date
 
 
 class ExtractSpins(ExtractMixin, HourTask):
     """Spin rows of [hour, hour + 1 h), staged for validation."""
 
-    written_tables = ("staging.extract_spins",)
-
     kind = "spins"
     layout = SPINS
     staging_table = "extract_spins"
+    reads = ("sheet:Spins Hourly",)
+    writes = ("staging.extract_spins", "ops.quarantine")  # rows without a readable date

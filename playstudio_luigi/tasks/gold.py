@@ -24,7 +24,8 @@ class GoldAggregate(HourTask):
     Requires the hour's silver spins and the silver purchases of its twelve 5-minute intervals.
     """
 
-    written_tables = ("gold.aggregated_final_table",)
+    reads = ("silver.silver_spins_hourly", "silver.silver_purchases")
+    writes = ("gold.aggregated_final_table",)
 
     def requires(self) -> list[luigi.Task]:
         return [SilverSpins(hour=self.hour)] + [

@@ -25,7 +25,8 @@ def lock_days(cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]) ->
 class SilverPurchases(FiveMinuteTask):
     """``silver.silver_purchases`` for one 5-minute interval: one row per transaction_id."""
 
-    written_tables = ("silver.silver_purchases",)
+    reads = ("bronze.bronze_purchases",)
+    writes = ("silver.silver_purchases",)
 
     def requires(self) -> luigi.Task:
         return LoadBronzePurchases(interval=self.interval)
@@ -52,7 +53,8 @@ class SilverPurchases(FiveMinuteTask):
 class SilverSpins(HourTask):
     """``silver.silver_spins_hourly`` for one hour: spins summed per (hour, user, country)."""
 
-    written_tables = ("silver.silver_spins_hourly",)
+    reads = ("bronze.bronze_spins_hourly",)
+    writes = ("silver.silver_spins_hourly",)
 
     def requires(self) -> luigi.Task:
         return LoadBronzeSpins(hour=self.hour)

@@ -118,11 +118,11 @@ class ValidateMixin:
 class ValidatePurchases(ValidateMixin, FiveMinuteTask):
     """Validate the staged purchases of one 5-minute interval."""
 
-    written_tables = ("ops.quarantine",)
-
     kind = "purchases"
     layout = PURCHASES
     staging_table = "extract_purchases"
+    reads = ("staging.extract_purchases",)
+    writes = ("ops.quarantine",)
 
     def requires(self) -> luigi.Task:
         return ExtractPurchases(interval=self.interval)
@@ -131,11 +131,11 @@ class ValidatePurchases(ValidateMixin, FiveMinuteTask):
 class ValidateSpins(ValidateMixin, HourTask):
     """Validate the staged spin rows of one hour."""
 
-    written_tables = ("ops.quarantine",)
-
     kind = "spins"
     layout = SPINS
     staging_table = "extract_spins"
+    reads = ("staging.extract_spins",)
+    writes = ("ops.quarantine",)
 
     def requires(self) -> luigi.Task:
         return ExtractSpins(hour=self.hour)

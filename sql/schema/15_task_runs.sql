@@ -19,3 +19,21 @@ create table if not exists ops.task_runs (
 );
 create index if not exists task_runs_interval on ops.task_runs (task_family, interval_start);
 create index if not exists task_runs_finished on ops.task_runs (finished_at);
+
+comment on table ops.task_runs is
+    'Run history of every task. Grain: one row per task run.';
+comment on column ops.task_runs.run_id is 'Surrogate key.';
+comment on column ops.task_runs.task_id is 'Luigi task id.';
+comment on column ops.task_runs.task_family is 'Luigi task family.';
+comment on column ops.task_runs.interval_start is 'Start of the interval, UTC.';
+comment on column ops.task_runs.status is 'done, failed, or skipped (a concurrent run had done it).';
+comment on column ops.task_runs.started_at is 'When the run started.';
+comment on column ops.task_runs.finished_at is 'When the run ended.';
+comment on column ops.task_runs.duration_seconds is 'Wall-clock duration.';
+comment on column ops.task_runs.rows_in is 'Rows read.';
+comment on column ops.task_runs.rows_loaded is 'Rows written.';
+comment on column ops.task_runs.rows_quarantined is 'Rows quarantined.';
+comment on column ops.task_runs.source_sha256 is 'SHA-256 of the source workbook version.';
+comment on column ops.task_runs.worker_host is 'Host of the worker.';
+comment on column ops.task_runs.worker_pid is 'Process id of the worker.';
+comment on column ops.task_runs.error is 'The error of a failed run (secrets masked).';
