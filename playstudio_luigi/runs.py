@@ -20,12 +20,18 @@ logger = logging.getLogger("playstudio_luigi.runs")
 
 @dataclass
 class TaskRun:
-    """One run of one task, from its start to its outcome."""
+    """One run of one task, from its start to its outcome.
+
+    A bulk run covers many intervals (``interval_starts``): it is one ``done`` row (at the
+    first interval, with totals), but a failure is recorded for every interval it covered, so
+    that coverage reports each of them as failed.
+    """
 
     task_id: str
     task_family: str
     interval_start: datetime
     started_at: float = field(default_factory=time.time)
+    interval_starts: tuple[datetime, ...] = ()
 
     def record(
         self,
@@ -36,12 +42,25 @@ class TaskRun:
         error: str | None = None,
     ) -> None:
         details = details or {}
+        starts = self.interval_starts if status == "failed" else ()
+        for interval_start in starts or (self.interval_start,):
+            self._insert(cursor, interval_start, status, details, source_sha256, error)
+
+    def _insert(
+        self,
+        cursor: psycopg2.extensions.cursor,
+        interval_start: datetime,
+        status: str,
+        details: dict[str, Any],
+        source_sha256: str | None,
+        error: str | None,
+    ) -> None:
         cursor.execute(
             render("ops/record_run.sql"),
             {
                 "task_id": self.task_id,
                 "task_family": self.task_family,
-                "interval_start": self.interval_start,
+                "interval_start": interval_start,
                 "status": status,
                 "started_at": self.started_at,
                 "duration_seconds": round(time.time() - self.started_at, 3),

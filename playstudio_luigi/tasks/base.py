@@ -148,7 +148,9 @@ class IntervalTask(luigi.Task):
         Intervals that a concurrent run completed first are left out, not redone.
         """
         starts = sorted(set(starts))
-        run = TaskRun(run_id or self.task_id, self.get_task_family(), starts[0])
+        run = TaskRun(
+            run_id or self.task_id, self.get_task_family(), starts[0], interval_starts=tuple(starts)
+        )
         try:
             return self._run(run, starts)
         except Exception as error:

@@ -84,7 +84,7 @@ STEPS = (
 
 
 class DayFailedError(RuntimeError):
-    """Some intervals of the day failed their data rules; the others were loaded."""
+    """Some intervals or layers of the day failed; everything else was loaded."""
 
 
 class DayPipeline(luigi.Task):
@@ -169,12 +169,16 @@ class DayPipeline(luigi.Task):
             shown = "; ".join(failures[:5])
             more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
             raise DayFailedError(
-                f"{self.task_id}: {len(failures)} interval(s) failed and wrote nothing, the "
-                f"rest of the day was loaded: {shown}{more}"
+                f"{self.task_id}: {len(failures)} failure(s), each writing nothing; the rest "
+                f"of the day was loaded: {shown}{more}"
             )
         ensure_closed(self.window, now, lateness, self.task_id)  # the open rest, if any
 
     def _run_step(self, step: Step, pending: list[datetime]) -> list[str]:
+        """Run one layer over ``pending``; the failures, each a message. A failure here does
+        not stop the day: the other chain (purchases or spins) still runs, and the layers that
+        depend on a failed interval find it not ready."""
+        family = step.task.get_task_family()
         task = step.task(**{_parameter_of(step.task): pending[0]})
         try:
             task.run_intervals(pending, run_id=self.task_id)
@@ -185,9 +189,12 @@ class DayPipeline(luigi.Task):
             logger.warning(
                 "%s: %s failed as a batch, retrying interval by interval: %s",
                 self.task_id,
-                step.task.get_task_family(),
+                family,
                 error,
             )
+        except Exception as error:  # reported with the day's outcome
+            logger.error("%s: %s failed: %s", self.task_id, family, error)
+            return [f"{family}: {type(error).__name__}: {error}"]
         failures = []
         for start in pending:
             try:
