@@ -185,13 +185,7 @@ class IntervalTask(luigi.Task):
                     return {}
                 written = self.write(cursor, todo, prepared)
                 if len(todo) > 1:
-                    # Later statements of this transaction (checks, the next layer) would be
-                    # planned for the tables as they were before the bulk write: a nested loop
-                    # over a day of rows takes minutes where a hash join takes milliseconds.
-                    for table in self.writes:
-                        cursor.execute(
-                            sql.SQL("analyze {}").format(sql.Identifier(*table.split(".")))
-                        )
+                    analyze(cursor, self.writes)
                 results = self.check(cursor, todo)
                 self.record_checks(cursor, results, run.task_id, todo[0])
                 if any(result.blocking for result in results):
@@ -217,6 +211,17 @@ class IntervalTask(luigi.Task):
         interval_start: datetime,
     ) -> None:
         record_results(cursor, results, task_id, self.get_task_family(), interval_start)
+
+
+def analyze(cursor: psycopg2.extensions.cursor, tables: Iterable[str]) -> None:
+    """Refresh the planner's statistics of ``tables`` (``schema.table``) after a bulk write.
+
+    Later statements of the same transaction (checks, the next layer) would otherwise be
+    planned for the tables as they were before: a nested loop over a day of rows takes minutes
+    where a hash join takes milliseconds.
+    """
+    for table in tables:
+        cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(*table.split("."))))
 
 
 def _totals(written: Written) -> dict[str, Any]:

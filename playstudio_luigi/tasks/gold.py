@@ -14,7 +14,7 @@ from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import ONE_DAY, five_minute_starts, floor_day
-from playstudio_luigi.tasks.base import HourTask, Written
+from playstudio_luigi.tasks.base import HourTask, Written, analyze
 from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins
 
 
@@ -42,6 +42,8 @@ class GoldAggregate(HourTask):
             lock_day(cursor, day, shared=False)
         cursor.execute(render("gold/aggregated_final_table.sql"), {"hours": list(starts)})
         gold_rows = Counter(row[0] for row in cursor.fetchall())
+        if len(starts) > 1:
+            analyze(cursor, self.writes)  # the daily refresh joins the rows just inserted
         cursor.execute(render("gold/daily_refresh.sql"), day_params(starts))
         refreshed = cursor.rowcount
         written = {start: {"gold_rows": gold_rows.get(start, 0)} for start in starts}
