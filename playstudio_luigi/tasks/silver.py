@@ -8,6 +8,7 @@ from typing import Any
 
 import luigi
 import psycopg2.extensions
+from psycopg2 import sql
 
 from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.locks import lock_day
@@ -20,6 +21,21 @@ from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
 def lock_days(cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]) -> None:
     for day in sorted({floor_day(start) for start in starts}):
         lock_day(cursor, day, shared=True)
+
+
+def silver_rows(
+    cursor: psycopg2.extensions.cursor, table: str, key: str, starts: Sequence[datetime]
+) -> Written:
+    """Marker details: how many rows of ``silver.<table>`` each interval (``key``) now has."""
+    cursor.execute(
+        sql.SQL(
+            "select {key}, count(*) from silver.{table} where {key} = any(%s::timestamp[])"
+            " group by {key}"
+        ).format(key=sql.Identifier(key), table=sql.Identifier(table)),
+        (list(starts),),
+    )
+    counts = dict(cursor.fetchall())
+    return {start: {"silver_rows": counts.get(start, 0)} for start in starts}
 
 
 class SilverPurchases(FiveMinuteTask):
@@ -36,13 +52,7 @@ class SilverPurchases(FiveMinuteTask):
     ) -> Written:
         lock_days(cursor, starts)
         cursor.execute(render("silver/silver_purchases.sql"), {"starts": list(starts)})
-        cursor.execute(
-            "select interval_start, count(*) from silver.silver_purchases"
-            " where interval_start = any(%s::timestamp[]) group by interval_start",
-            (list(starts),),
-        )
-        counts = dict(cursor.fetchall())
-        return {start: {"silver_rows": counts.get(start, 0)} for start in starts}
+        return silver_rows(cursor, "silver_purchases", "interval_start", starts)
 
     def check(
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
@@ -64,13 +74,7 @@ class SilverSpins(HourTask):
     ) -> Written:
         lock_days(cursor, starts)
         cursor.execute(render("silver/silver_spins_hourly.sql"), {"hours": list(starts)})
-        cursor.execute(
-            "select app_hour, count(*) from silver.silver_spins_hourly"
-            " where app_hour = any(%s::timestamp[]) group by app_hour",
-            (list(starts),),
-        )
-        counts = dict(cursor.fetchall())
-        return {start: {"silver_rows": counts.get(start, 0)} for start in starts}
+        return silver_rows(cursor, "silver_spins_hourly", "app_hour", starts)
 
     def check(
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
