@@ -185,7 +185,7 @@ class IntervalTask(luigi.Task):
                     return {}
                 written = self.write(cursor, todo, prepared)
                 if len(todo) > 1:
-                    analyze(cursor, self.writes)
+                    analyze(cursor, self.writes, _largest_count(written))
                 results = self.check(cursor, todo)
                 self.record_checks(cursor, results, run.task_id, todo[0])
                 if any(result.blocking for result in results):
@@ -213,15 +213,28 @@ class IntervalTask(luigi.Task):
         record_results(cursor, results, task_id, self.get_task_family(), interval_start)
 
 
-def analyze(cursor: psycopg2.extensions.cursor, tables: Iterable[str]) -> None:
-    """Refresh the planner's statistics of ``tables`` (``schema.table``) after a bulk write.
+def analyze(cursor: psycopg2.extensions.cursor, tables: Iterable[str], rows_written: int) -> None:
+    """Refresh the planner's statistics of ``tables`` (``schema.table``) after a bulk write of
+    about ``rows_written`` rows, where that is a sizeable share of the table.
 
     Later statements of the same transaction (checks, the next layer) would otherwise be
     planned for the tables as they were before: a nested loop over a day of rows takes minutes
-    where a hash join takes milliseconds.
+    where a hash join takes milliseconds. Once a table holds many times a batch, its statistics
+    stay good enough and autovacuum keeps them so (a year's backfill saves an ANALYZE per layer
+    and day).
     """
     for table in tables:
-        cursor.execute(sql.SQL("analyze {}").format(sql.Identifier(*table.split("."))))
+        name = sql.Identifier(*table.split("."))
+        cursor.execute("select reltuples from pg_class where oid = %s::regclass", (table,))
+        (estimated,) = cursor.fetchone()
+        if estimated < 0 or estimated < 5 * rows_written:  # -1: never analysed
+            cursor.execute(sql.SQL("analyze {}").format(name))
+
+
+def _largest_count(written: Written) -> int:
+    """The largest row count of a run, summed over its intervals (a rough size of the write)."""
+    totals = _totals(written)
+    return max((v for k, v in totals.items() if isinstance(v, int) and k != "intervals"), default=0)
 
 
 def _totals(written: Written) -> dict[str, Any]:

@@ -43,7 +43,8 @@ class GoldAggregate(HourTask):
         cursor.execute(render("gold/aggregated_final_table.sql"), {"hours": list(starts)})
         gold_rows = Counter(row[0] for row in cursor.fetchall())
         if len(starts) > 1:
-            analyze(cursor, self.writes)  # the daily refresh joins the rows just inserted
+            # the daily refresh joins the rows just inserted
+            analyze(cursor, self.writes, gold_rows.total())
         cursor.execute(render("gold/daily_refresh.sql"), day_params(starts))
         refreshed = cursor.rowcount
         written = {start: {"gold_rows": gold_rows.get(start, 0)} for start in starts}
