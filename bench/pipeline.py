@@ -10,7 +10,8 @@ database of the embedded server (or of ``PLAYSTUDIO_DSN``'s server):
   one ``GROUP BY`` building the hourly aggregate in SQL;
 * ``seed_baseline``: pandas + openpyxl read, ``DataFrame.to_sql``, pandas aggregation (the
   original design); skipped above ``--baseline-max`` purchases, it takes minutes;
-* ``backfill``: ``playstudio-luigi backfill`` of every hour, on an empty database;
+* ``backfill``: ``playstudio-luigi backfill`` of every hour (one ``DayPipeline`` task per UTC
+  day), on an empty database and a cold parse cache;
 * ``backfill_again``: the same backfill once everything is complete;
 * ``five_minute`` / ``hourly``: one steady-state ``FiveMinutePipeline`` interval and one
   ``HourlyPipeline`` hour, the source version already parsed.
@@ -149,7 +150,23 @@ def measure_one(name: str, workbook: Path, dsn: str, hours: int) -> dict:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
     )
-    return {"seconds": seconds, "rss_mb": rss / 1024}
+    result = {"seconds": seconds, "rss_mb": rss / 1024}
+    if name == "backfill":
+        result["layers"] = _layer_seconds(dsn)
+    return result
+
+
+def _layer_seconds(dsn: str) -> dict[str, float]:
+    """Where a backfill's time went: seconds per task family, from the run history."""
+    connection = psycopg2.connect(dsn)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select task_family, sum(duration_seconds)::float from ops.task_runs"
+            " where status = 'done' group by 1 order by 2 desc"
+        )
+        found = dict(cursor.fetchall())
+    connection.close()
+    return found
 
 
 def _child(name: str, workbook: Path, dsn: str, hours: int, home: Path) -> dict:
@@ -244,6 +261,16 @@ def render(args: argparse.Namespace, results: dict[str, list[dict]]) -> str:
         seconds = statistics.median(r["seconds"] for r in runs)
         rss = max(r["rss_mb"] for r in runs)
         lines.append(f"| {name} | {seconds:.2f} | {rss:.0f} | {seconds / base:.1f}x |")
+    layers = results.get("backfill", [{}])[-1].get("layers")
+    if layers:
+        lines += [
+            "\nWhere the backfill's time goes (last repetition, from `ops.task_runs`; the first"
+            " day's ExtractPurchases includes parsing the workbook; the rest of the total is"
+            " Luigi and Python start-up):\n",
+            "| layer | seconds |",
+            "|---|---:|",
+            *(f"| {family} | {seconds:.2f} |" for family, seconds in layers.items()),
+        ]
     return "\n".join(lines) + "\n"
 
 
