@@ -62,6 +62,7 @@ def days_of(starts: Sequence[datetime]) -> list[datetime]:
 
 
 def day_params(starts: Sequence[datetime]) -> dict[str, Any]:
-    """The UTC days of ``starts``, and a range around them that indexes can use."""
+    """The UTC days ``[days_from, days_to)`` that ``starts`` touch (contiguous in practice; a
+    gap day would only be refreshed and checked too, which is harmless)."""
     days = days_of(starts)
-    return {"days": days, "days_from": days[0], "days_to": days[-1] + ONE_DAY}
+    return {"days_from": days[0], "days_to": days[-1] + ONE_DAY}

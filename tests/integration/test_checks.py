@@ -20,7 +20,7 @@ INTERVAL = dt(2022, 4, 1, 22, 0)
 PARAMS = {
     "silver_purchases": {"starts": [INTERVAL]},
     "silver_spins_hourly": {"hours": [HOUR]},
-    "gold": {"hours": [HOUR], "days": [DAY], "days_from": DAY, "days_to": DAY + timedelta(days=1)},
+    "gold": {"hours": [HOUR], "days_from": DAY, "days_to": DAY + timedelta(days=1)},
 }
 
 # SQL that breaks exactly the rule of each check (constraints dropped where the schema itself

@@ -3,5 +3,4 @@ select app_hour, user_id, total_revenue_hourly, total_revenue_per_user_daily
 from gold.aggregated_final_table
 where app_hour >= %(days_from)s
   and app_hour < %(days_to)s
-  and date_trunc('day', app_hour) = any(%(days)s::timestamp[])
   and total_revenue_per_user_daily < total_revenue_hourly

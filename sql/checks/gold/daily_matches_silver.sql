@@ -4,7 +4,6 @@ with silver as (
     from silver.silver_purchases
     where app_hour >= %(days_from)s
       and app_hour < %(days_to)s
-      and date_trunc('day', app_hour) = any(%(days)s::timestamp[])
     group by 1, 2
 )
 
@@ -14,5 +13,4 @@ left join silver
     on silver.day = date_trunc('day', gold.app_hour) and silver.user_id = gold.user_id
 where gold.app_hour >= %(days_from)s
   and gold.app_hour < %(days_to)s
-  and date_trunc('day', gold.app_hour) = any(%(days)s::timestamp[])
   and gold.total_revenue_per_user_daily <> coalesce(silver.daily, 0)
