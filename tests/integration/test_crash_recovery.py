@@ -1,0 +1,181 @@
+"""Crash anywhere: ``kill -9`` a day's backfill at random moments, rerun, and nothing is lost.
+
+Each trial runs ``playstudio-luigi backfill`` over the hours of a day's export
+(``PLAYSTUDIO_FAULT_HOURS``, default 6 hours = 324 tasks, for CI time; 24 = the whole day,
+1,296 tasks) against a fresh database and a fresh home (so the kill can also land while the
+workbook is parsed into the cache), kills the whole process group with SIGKILL once or twice
+at seeded random delays spread over a clean run's duration (with one or two workers), checks
+the integrity invariants on what the dead run left, reruns the backfill to completion and
+compares every table with a clean run.
+
+Trials: ``PLAYSTUDIO_FAULT_TRIALS`` (default 6; CI runs 6). The seed of trial *i* is
+``PLAYSTUDIO_FAULT_SEED + i``, the seed defaulting to today's date (UTC) so that successive CI
+runs kill at different points; a failing trial prints its seed, and
+``PLAYSTUDIO_FAULT_SEED=<seed> PLAYSTUDIO_FAULT_TRIALS=1`` replays it. On demand:
+``PLAYSTUDIO_FAULT_TRIALS=24 PLAYSTUDIO_FAULT_HOURS=24 .venv/bin/pytest
+tests/integration/test_crash_recovery.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+import psycopg2
+import pytest
+from faults import (
+    broken_invariants,
+    cli,
+    cli_env,
+    connected,
+    differences,
+    run_cli,
+    scratch_database,
+    snapshot,
+)
+
+from playstudio_luigi.source.sample import SampleSpec, write_sample
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TRIALS = int(os.environ.get("PLAYSTUDIO_FAULT_TRIALS", "6"))
+BASE_SEED = int(os.environ.get("PLAYSTUDIO_FAULT_SEED", datetime.now(UTC).strftime("%Y%m%d")))
+HOURS = int(os.environ.get("PLAYSTUDIO_FAULT_HOURS", "6"))
+DAY = ("--start", "2022-04-01T00", "--stop", f"2022-04-{1 + HOURS // 24:02d}T{HOURS % 24:02d}")
+TASKS_PER_HOUR = 54
+
+
+@pytest.fixture(scope="module")
+def day_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One day of exports (600 purchases, exact duplicates, spins) plus rows for quarantine."""
+    path = tmp_path_factory.mktemp("crash") / "day.xlsx"
+    write_sample(path, SampleSpec(purchases=600, hours=24, seed=11, users=40))
+    workbook = openpyxl.load_workbook(path)
+    purchases = workbook["Purchases"]
+    for i in range(12):  # bad rows spread over the day: wrong currency, not a UUID
+        when = datetime(2022, 4, 1, 2 * i, 7, 30)
+        purchases.append([when, f"BAD{i}", "PriceInEUR=1.00", f"00000000-0000-4000-8000-{i:012d}"])
+        purchases.append([when, f"BAD{i}", "PriceInUSD=1.00", f"not-a-uuid-{i}"])
+    purchases.append(["yesterday", "BADDATE", "PriceInUSD=1.00", "undated"])
+    workbook.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clean_run(pg_admin_url: str, day_source: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The expected tables (one uninterrupted backfill) and how long it took."""
+    home = tmp_path_factory.mktemp("clean") / "home"
+    with scratch_database(pg_admin_url) as dsn:
+        outcome = run_cli(cli("backfill", *DAY), cli_env(dsn=dsn, home=home, source=day_source))
+        assert outcome.returncode == 0, outcome.stderr[-3000:]
+        with connected(dsn) as connection:
+            assert broken_invariants(connection) == {}
+            expected = snapshot(connection)
+    assert len(expected["gold.aggregated_final_table"]) > 100
+    bad_hours = len([i for i in range(12) if 2 * i < HOURS])
+    assert len(expected["ops.quarantine"]) == 2 * bad_hours + 1
+    assert len(expected["ops.task_markers"]) == TASKS_PER_HOUR * HOURS
+    return expected, outcome.seconds
+
+
+def _markers(dsn: str) -> int:
+    with connected(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("select count(*) from ops.task_markers")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("trial", range(TRIALS), ids=lambda i: f"seed{BASE_SEED + i}")
+def test_kill_9_anywhere_then_rerun_equals_a_clean_run(
+    trial: int, clean_run, pg_admin_url: str, day_source: Path, tmp_path: Path
+) -> None:
+    expected, clean_seconds = clean_run
+    seed = BASE_SEED + trial
+    rng = random.Random(seed)
+    workers = rng.choice([1, 2])
+    kills = rng.choice([1, 2])
+    args = cli("backfill", *DAY, "--workers", str(workers))
+    story = [f"seed {seed}, --workers {workers}"]
+    with scratch_database(pg_admin_url) as dsn:
+        env = cli_env(dsn=dsn, home=tmp_path / "home", source=day_source)
+        budget = clean_seconds * workers  # --workers 2 forks per task: slower here
+        for _ in range(kills):
+            delay = rng.uniform(0.2, max(0.5, 0.9 * budget))
+            budget -= delay
+            outcome = run_cli(args, env, kill_after=delay)
+            story.append(
+                f"kill -9 at {delay:.2f} s: {_markers(dsn)} markers"
+                if outcome.killed
+                else f"finished before the kill at {delay:.2f} s (exit {outcome.returncode})"
+            )
+            with connected(dsn) as connection:
+                assert broken_invariants(connection) == {}, story
+            if not outcome.killed:
+                break
+        final = run_cli(args, env)
+        story.append(f"rerun: exit {final.returncode} in {final.seconds:.1f} s")
+        print("; ".join(story))
+        assert final.returncode == 0, (story, final.stderr[-3000:])
+        with connected(dsn) as connection:
+            assert broken_invariants(connection) == {}, story
+            # Markers included: every task of the day is complete, exactly once.
+            assert differences(snapshot(connection), expected) == {}, story
+
+
+def test_embedded_server_killed_under_load_is_recovered_by_the_rerun(
+    clean_run, day_source: Path, tmp_path: Path
+) -> None:
+    """``kill -9`` of the embedded postmaster mid-backfill: the run fails, and the next run
+    (no ``PLAYSTUDIO_DSN``: the embedded server of ``PLAYSTUDIO_HOME``) restarts the server by
+    itself and completes with the same tables as a clean run."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    from playstudio_luigi.db.embedded import SYSTEM_ROOT, EmbeddedPostgres
+
+    expected, _ = clean_run
+    home = tmp_path / "home"
+    server = EmbeddedPostgres(home)
+    env = cli_env(dsn=None, home=home, source=day_source)
+    try:
+        backfill = subprocess.Popen(
+            cli("backfill", *DAY),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 300
+        while True:  # under load: the backfill has written a good share of its markers
+            assert backfill.poll() is None, "the backfill ended before the server was killed"
+            assert time.monotonic() < deadline
+            status = server.status()
+            if status.running:
+                try:
+                    if _markers(status.dsn) >= TASKS_PER_HOUR * HOURS // 3:
+                        break
+                except psycopg2.Error:
+                    pass  # schema not created yet
+            time.sleep(0.1)
+        os.kill(status.pid, signal.SIGKILL)
+        backfill.communicate(timeout=600)
+        assert backfill.returncode != 0
+        assert not server.status().running
+
+        rerun = run_cli(cli("backfill", *DAY), env)
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+        status = server.status()
+        assert status.running and status.pid is not None
+        with connected(status.dsn) as connection:
+            assert broken_invariants(connection) == {}
+            assert differences(snapshot(connection), expected) == {}
+    finally:
+        data_dir = server.status().data_dir
+        server.stop()
+        if SYSTEM_ROOT in data_dir.parents:
+            shutil.rmtree(data_dir.parent, ignore_errors=True)
