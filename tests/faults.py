@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -255,6 +256,42 @@ def run_cli(
     return Outcome(
         process.returncode, time.monotonic() - started, usage.ru_maxrss / 1024, text, killed
     )
+
+
+def day_export(path: Path) -> Path:
+    """One day of exports (600 purchases, exact duplicates, spins over 24 hours, blank
+    padding) plus 25 rows for quarantine: wrong currency and not-a-UUID every other hour, and
+    one row without a readable date."""
+    import openpyxl
+
+    from playstudio_luigi.source.sample import SampleSpec, write_sample
+
+    write_sample(path, SampleSpec(purchases=600, hours=24, seed=11, users=40))
+    workbook = openpyxl.load_workbook(path)
+    purchases = workbook["Purchases"]
+    for i in range(12):
+        when = datetime(2022, 4, 1, 2 * i, 7, 30)
+        purchases.append([when, f"BAD{i}", "PriceInEUR=1.00", f"00000000-0000-4000-8000-{i:012d}"])
+        purchases.append([when, f"BAD{i}", "PriceInUSD=1.00", f"not-a-uuid-{i}"])
+    purchases.append(["yesterday", "BADDATE", "PriceInUSD=1.00", "undated"])
+    workbook.save(path)
+    return path
+
+
+def clean_run(admin_url: str, source: Path, args: Sequence[str], home: Path):
+    """(snapshot, seconds) of one uninterrupted ``playstudio-luigi ARGS`` on a new database."""
+    with scratch_database(admin_url) as dsn:
+        outcome = run_cli(cli(*args), cli_env(dsn=dsn, home=home, source=source))
+        assert outcome.returncode == 0, outcome.stderr[-3000:]
+        with connected(dsn) as connection:
+            assert broken_invariants(connection) == {}
+            return snapshot(connection), outcome.seconds
+
+
+def marker_count(dsn: str) -> int:
+    with connected(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute("select count(*) from ops.task_markers")
+        return cursor.fetchone()[0]
 
 
 def _kill_group(pgid: int) -> None:
