@@ -11,7 +11,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -292,6 +293,33 @@ def marker_count(dsn: str) -> int:
     with connected(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("select count(*) from ops.task_markers")
         return cursor.fetchone()[0]
+
+
+def rewrite_sheet(path: Path, member: str, edit: Callable[[bytes], Iterable[bytes]]) -> Path:
+    """Rewrite one part of the workbook at ``path`` (streamed, so it may expand to gigabytes)."""
+    source = path.with_suffix(".orig.xlsx")
+    path.rename(source)
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename != member:
+                new.writestr(info, data)
+                continue
+            with new.open(member, "w", force_zip64=True) as stream:
+                for piece in edit(data):
+                    stream.write(piece)
+    source.unlink()
+    return path
+
+
+def before_sheet_end(extra: Callable[[], Iterable[bytes]]) -> Callable[[bytes], Iterator[bytes]]:
+    def edit(xml: bytes) -> Iterator[bytes]:
+        head, tail = xml.split(b"</sheetData>")
+        yield head
+        yield from extra()
+        yield b"</sheetData>" + tail
+
+    return edit
 
 
 def _kill_group(pgid: int) -> None:

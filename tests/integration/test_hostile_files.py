@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime as dt
 from datetime import timedelta
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from faults import cli, cli_env, run_cli
+from faults import before_sheet_end, cli, cli_env, rewrite_sheet, run_cli
 
 from playstudio_luigi.source.bounds import MAX_PART_BYTES
 from playstudio_luigi.testing import PURCHASE_HEADER, table_rows, write_workbook
@@ -44,33 +44,6 @@ GOOD_SPINS = [(HOUR, "U1", "US", 3), (HOUR, "U2", "CA", 1.5)]
 
 def good_workbook(path: Path) -> Path:
     return write_workbook(path, GOOD_PURCHASES, GOOD_SPINS)
-
-
-def rewrite_sheet(path: Path, member: str, edit: Callable[[bytes], Iterable[bytes]]) -> Path:
-    """Rewrite one part of the workbook at ``path`` (streamed, so it may expand to gigabytes)."""
-    source = path.with_suffix(".orig.xlsx")
-    path.rename(source)
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as new:
-        for info in old.infolist():
-            data = old.read(info.filename)
-            if info.filename != member:
-                new.writestr(info, data)
-                continue
-            with new.open(member, "w", force_zip64=True) as stream:
-                for piece in edit(data):
-                    stream.write(piece)
-    source.unlink()
-    return path
-
-
-def before_sheet_end(extra: Callable[[], Iterable[bytes]]) -> Callable[[bytes], Iterator[bytes]]:
-    def edit(xml: bytes) -> Iterator[bytes]:
-        head, tail = xml.split(b"</sheetData>")
-        yield head
-        yield from extra()
-        yield b"</sheetData>" + tail
-
-    return edit
 
 
 PURCHASES_XML = "xl/worksheets/sheet1.xml"
