@@ -134,6 +134,15 @@ def broken_invariants(connection: psycopg2.extensions.connection) -> dict[str, l
     """Every invariant that does not hold, with (up to 5 of) its offending rows."""
     broken = {}
     with connection.cursor() as cursor:
+        tables = {*_KEYS, *(table for _, table, _, _ in _MARKED_DATA)}
+        cursor.execute(
+            "select t from unnest(%s::text[]) t where to_regclass(t) is null", (list(tables),)
+        )
+        if missing := [t for (t,) in cursor.fetchall()]:
+            # Killed while creating the schema: fine, as long as nothing was marked done.
+            if "ops.task_markers" not in missing and marker_count_in(cursor):
+                broken["markers without the whole schema"] = [tuple(missing)]
+            return broken
         for name, query in invariant_queries().items():
             cursor.execute(query)
             rows = cursor.fetchmany(5)
@@ -289,10 +298,17 @@ def clean_run(admin_url: str, source: Path, args: Sequence[str], home: Path):
             return snapshot(connection), outcome.seconds
 
 
+def marker_count_in(cursor: psycopg2.extensions.cursor) -> int:
+    cursor.execute("select to_regclass('ops.task_markers') is not null")
+    if not cursor.fetchone()[0]:
+        return 0  # not even the schema yet
+    cursor.execute("select count(*) from ops.task_markers")
+    return cursor.fetchone()[0]
+
+
 def marker_count(dsn: str) -> int:
     with connected(dsn) as connection, connection.cursor() as cursor:
-        cursor.execute("select count(*) from ops.task_markers")
-        return cursor.fetchone()[0]
+        return marker_count_in(cursor)
 
 
 def rewrite_sheet(path: Path, member: str, edit: Callable[[bytes], Iterable[bytes]]) -> Path:

@@ -29,7 +29,7 @@ PURCHASES = int(os.environ.get("PLAYSTUDIO_BOUNDS_PURCHASES", "100000"))
 HOUR = dt(2022, 4, 1, 22)
 ONE_HOUR = ("backfill", "--start", "2022-04-01T22", "--stop", "2022-04-01T23")
 #: Documented bounds (README, Reliability), with headroom over the measured peaks.
-PADDING_RSS_MB = 600
+PADDING_RSS_MB = 1_000
 PURCHASES_RSS_MB = {100_000: 800, 1_000_000: 3_000}
 EXCEL_EPOCH = dt(1899, 12, 30)
 
