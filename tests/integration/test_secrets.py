@@ -113,10 +113,23 @@ def test_no_secret_anywhere_after_failing_runs(
     with FakeSlack().running() as slack:
         token = urlsplit(slack.url).path.rsplit("/", 1)[-1]
         secrets = (PASSWORD, quote(PASSWORD, safe=""), slack.url, token)
-        for dsn in (
-            with_password(warehouse, PASSWORD),  # reachable: errors land in run history
-            with_password(warehouse, PASSWORD, "no_such_db"),  # the DSN itself in the error
-        ):
+        runs = (
+            # cron's command, reachable database: errors land in run history and luigid
+            (
+                with_password(warehouse, PASSWORD),
+                [
+                    str(Path(sys.executable).parent / "luigi"),
+                    *("--module", "playstudio_luigi", "HourlyPipeline", "--hour", "2022-04-01T22"),
+                    *(*scheduler, "--workers", "2"),
+                ],
+            ),
+            # a backfill against a database that does not exist: the DSN itself in the error
+            (
+                with_password(warehouse, PASSWORD, "no_such_db"),
+                cli("backfill", *ONE_HOUR, *scheduler, "--workers", "2"),
+            ),
+        )
+        for dsn, command in runs:
             env = cli_env(
                 dsn=dsn,
                 home=tmp_path / "home",
@@ -126,8 +139,9 @@ def test_no_secret_anywhere_after_failing_runs(
                 LUIGI_CONFIG_PATH=str(config),
             )
             result = subprocess.run(
-                [*cli("backfill", *ONE_HOUR, *scheduler, "--workers", "2")],
+                command,
                 env=env,
+                cwd=tmp_path,
                 capture_output=True,
                 text=True,
                 timeout=300,
