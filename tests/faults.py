@@ -226,11 +226,13 @@ def run_cli(
     env: dict[str, str],
     *,
     kill_after: float | None = None,
+    kill_when: Callable[[], bool] | None = None,
     timeout: float = 900,
     cwd: Path | None = None,
 ) -> Outcome:
     """Run the CLI; with ``kill_after``, ``kill -9`` its whole process group after that many
-    seconds if it is still running. Peak RSS covers the process and its waited children."""
+    seconds if it is still running; with ``kill_when``, as soon as that returns true.
+    Peak RSS covers the process and its waited children."""
     started = time.monotonic()
     stderr_path = Path(env["PLAYSTUDIO_HOME"]).with_suffix(f".{uuid.uuid4().hex[:6]}.err")
     stderr_path.parent.mkdir(parents=True, exist_ok=True)
@@ -249,9 +251,10 @@ def run_cli(
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
                 break
-            if time.monotonic() - started > limit:
+            due = kill_when is not None and kill_when()
+            if due or time.monotonic() - started > limit:
                 os.killpg(process.pid, signal.SIGKILL)
-                killed = kill_after is not None
+                killed = due or kill_after is not None
                 if not killed:
                     raise AssertionError(f"{args} did not finish within {timeout} s")
                 pid, status, usage = os.wait4(process.pid, 0)

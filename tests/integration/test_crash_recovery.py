@@ -4,7 +4,9 @@ Each trial runs ``playstudio-luigi backfill`` over the hours of a day's export
 (``PLAYSTUDIO_FAULT_HOURS``, default 6 hours = 324 tasks, for CI time; 24 = the whole day,
 1,296 tasks) against a fresh database and a fresh home (so the kill can also land while the
 workbook is parsed into the cache), kills the whole process group with SIGKILL once or twice
-at seeded random delays spread over a clean run's duration (with one or two workers), checks
+at seeded random delays spread over a clean run's duration (with one or two workers; a run
+that beats its drawn delay is restarted and killed once a drawn number of markers is committed
+instead, so that fast bulk backfills are still interrupted mid-work), checks
 the integrity invariants on what the dead run left, reruns the backfill to completion (one
 worker) and compares every table with a clean run.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,10 +37,13 @@ from faults import (
     day_export,
     differences,
     marker_count,
+    marker_count_in,
     run_cli,
     scratch_database,
     snapshot,
 )
+
+from playstudio_luigi.testing import reset_warehouse
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -75,6 +81,7 @@ def test_kill_9_anywhere_then_rerun_equals_a_clean_run(
     workers = rng.choice([1, 2])
     kills = rng.choice([1, 2])
     args = cli("backfill", *DAY, "--workers", str(workers))
+    markers = len(expected["ops.task_markers"])
     story = [f"seed {seed}, --workers {workers}"]
     with scratch_database(pg_admin_url) as dsn:
         env = cli_env(dsn=dsn, home=tmp_path / "home", source=day_source)
@@ -88,6 +95,22 @@ def test_kill_9_anywhere_then_rerun_equals_a_clean_run(
                 if outcome.killed
                 else f"finished before the kill at {delay:.2f} s (exit {outcome.returncode})"
             )
+            if not outcome.killed:
+                # Faster than the drawn moment: start afresh and kill at a drawn point of its
+                # progress instead (the n-th marker committed), so that the trial still
+                # interrupts the work (bulk day tasks make a run last a few seconds).
+                target = random.Random(f"{seed}/progress").randint(1, markers - 1)
+                with connected(dsn) as connection, connection.cursor() as cursor:
+                    reset_warehouse(connection)
+                    shutil.rmtree(tmp_path / "home", ignore_errors=True)
+                    outcome = run_cli(
+                        args, env, kill_when=lambda n=target: marker_count_in(cursor) >= n
+                    )
+                story.append(
+                    f"kill -9 once {target} markers were committed: {marker_count(dsn)} markers"
+                    if outcome.killed
+                    else f"finished before {target} markers (exit {outcome.returncode})"
+                )
             with connected(dsn) as connection:
                 assert broken_invariants(connection) == {}, story
             if not outcome.killed:
@@ -109,7 +132,6 @@ def test_embedded_server_killed_under_load_is_recovered_by_the_rerun(
     """``kill -9`` of the embedded postmaster mid-backfill: the run fails, and the next run
     (no ``PLAYSTUDIO_DSN``: the embedded server of ``PLAYSTUDIO_HOME``) restarts the server by
     itself and completes with the same tables as a clean run."""
-    import shutil
     import signal
     import subprocess
     import time
