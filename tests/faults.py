@@ -208,8 +208,16 @@ def cli_env(*, dsn: str | None, home: Path, source: Path, **extra: str) -> dict[
 
 
 def cli(*args: str) -> list[str]:
-    """``playstudio-luigi ARGS`` run by this interpreter."""
-    return [sys.executable, "-m", "playstudio_luigi.cli", *args]
+    """``playstudio-luigi ARGS``, the console script of this environment's installed package
+    (run it from a scratch directory: see :func:`scratch_cwd`)."""
+    return [str(Path(sys.executable).parent / "playstudio-luigi"), *args]
+
+
+def scratch_cwd(env: dict[str, str]) -> Path:
+    """A working directory beside the run's home: no checkout, no ``luigi.cfg`` in sight."""
+    where = Path(env["PLAYSTUDIO_HOME"]).parent
+    where.mkdir(parents=True, exist_ok=True)
+    return where
 
 
 @dataclass
@@ -240,7 +248,7 @@ def run_cli(
         process = subprocess.Popen(
             list(args),
             env=env,
-            cwd=cwd,
+            cwd=cwd or scratch_cwd(env),
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,

@@ -39,6 +39,7 @@ from faults import (
     marker_count,
     marker_count_in,
     run_cli,
+    scratch_cwd,
     scratch_database,
     snapshot,
 )
@@ -146,6 +147,7 @@ def test_embedded_server_killed_under_load_is_recovered_by_the_rerun(
         backfill = subprocess.Popen(
             cli("backfill", *DAY),
             env=env,
+            cwd=scratch_cwd(env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -27,6 +27,7 @@ from faults import (
     differences,
     marker_count,
     run_cli,
+    scratch_cwd,
     snapshot,
 )
 from psycopg2 import sql
@@ -70,6 +71,7 @@ def _start_backfill(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         cli(*SIX_HOURS),
         env=env,
+        cwd=scratch_cwd(env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
