@@ -3,7 +3,8 @@ or alerts.
 
 :func:`redact` removes every password of a URL or a ``password=`` pair, plus every configured
 secret (the webhook URL, the password of ``PLAYSTUDIO_DSN``, ``PGPASSWORD``).
-:class:`RedactingFilter` applies it to log records, tracebacks included.
+:class:`RedactingFilter` applies it to log records, tracebacks included (and logs an exception
+whose class sets ``log_traceback = False`` as its one-line message, without the traceback).
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ class RedactingFilter(logging.Filter):
             message = str(record.msg)
         record.msg, record.args = redact(message), None
         if record.exc_info:
-            formatter = logging.Formatter()
-            record.exc_text = redact(formatter.formatException(record.exc_info))
+            error = record.exc_info[1]
+            if getattr(error, "log_traceback", True):
+                record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            else:  # an error whose message says it all (e.g. the database is down): one line
+                record.exc_text = redact(f"{type(error).__name__}: {error}")
             record.exc_info = None
         return True
 

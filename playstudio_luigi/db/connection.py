@@ -13,6 +13,24 @@ from playstudio_luigi import config
 
 _SESSION_OPTIONS = "-c timezone=UTC -c application_name=playstudio_luigi"
 
+
+class DatabaseUnavailableError(psycopg2.OperationalError):
+    """The warehouse cannot be reached, or the connection was lost: one clear line naming the
+    database (password masked) instead of a driver traceback. A task failing with it is safe
+    to retry: its transaction rolled back."""
+
+    log_traceback = False  # the message says it all (see redaction.RedactingFilter)
+
+
+def _unavailable(what: str, dsn: str, error: BaseException) -> DatabaseUnavailableError:
+    from playstudio_luigi.redaction import redact, redact_dsn
+
+    if isinstance(error, psycopg2.InterfaceError) and error.__context__ is not None:
+        error = error.__context__  # "connection already closed": say why it closed
+    reason = " ".join(str(error).split())[:300] or type(error).__name__
+    return DatabaseUnavailableError(redact(f"{what} {redact_dsn(dsn)}: {reason}"))
+
+
 _dsn_cache: dict[int, str] = {}
 _reader_cache: dict[int, psycopg2.extensions.connection] = {}
 _schema_ready: set[tuple[int, str]] = set()
@@ -35,7 +53,10 @@ def database_url() -> str:
 def connect() -> psycopg2.extensions.connection:
     """A new connection (UTC session), with the warehouse schema created if needed."""
     dsn = database_url()
-    connection = psycopg2.connect(dsn, options=_SESSION_OPTIONS)
+    try:
+        connection = psycopg2.connect(dsn, options=_SESSION_OPTIONS)
+    except psycopg2.OperationalError as exc:
+        raise _unavailable("cannot connect to PostgreSQL at", dsn, exc) from None
     key = (os.getpid(), dsn)
     if key not in _schema_ready:
         from playstudio_luigi.db.schema import ensure_schema
@@ -64,6 +85,13 @@ def transaction() -> Iterator[psycopg2.extensions.connection]:
     try:
         with connection:  # psycopg2: commit on success, rollback on exception
             yield connection
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+        lost = bool(connection.closed) and not isinstance(exc, DatabaseUnavailableError)
+        connection.close()
+        if lost:  # the server went away mid-transaction: nothing was committed
+            lost_at = database_url()
+            raise _unavailable("lost the connection to PostgreSQL at", lost_at, exc) from None
+        raise
     except BaseException:
         connection.close()
         raise

@@ -18,6 +18,7 @@ import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from playstudio_luigi.source.bounds import SourceBoundsError, check_sheet_bounds
 from playstudio_luigi.source.schema import SheetLayout, normalize_header
 
 # Largest distance (ms) from a whole second still taken for Excel's floating-point noise.
@@ -134,6 +135,11 @@ def read_sheet(path: Path, layout: SheetLayout) -> pa.Table:
     except (fastexcel.FastExcelError, OSError) as exc:
         raise SourceFormatError(f"{path}: cannot be read as an .xlsx workbook: {exc}") from exc
     sheet = _match_sheet(reader, path, layout)
+    try:
+        # Before the reader builds the sheet: a hostile file must fail here, not abort the process.
+        check_sheet_bounds(path, sheet)
+    except SourceBoundsError as exc:
+        raise SourceFormatError(str(exc)) from exc
     try:
         header = reader.load_sheet(sheet, n_rows=0)
         available = [column.name for column in header.available_columns()]

@@ -121,3 +121,32 @@ def test_sub_second_noise_rounds_to_the_second_but_real_fractions_are_errors(tmp
     assert rows[0]["event_time"] == dt(2022, 4, 1, 22, 5, 0)
     assert rows[0]["cell_errors"] is None
     assert rows[1]["cell_errors"] == "date: 2022-04-01 22:04:59.600000 is not a whole second"
+
+
+def test_a_stray_cell_far_away_is_refused_before_the_reader_allocates_it(tmp_path: Path):
+    path = write_workbook(tmp_path / "w.xlsx", [(dt(2022, 4, 1, 22), "U1", "PriceInUSD=1", UUID)])
+    workbook = openpyxl.load_workbook(path)
+    workbook["Purchases"].cell(row=1_048_576, column=16_384).value = "stray"
+    workbook.save(path)
+    # Without the bound, the reader asks for 512 GiB and aborts the whole process.
+    with pytest.raises(
+        SourceFormatError,
+        match=r"w\.xlsx: sheet 'Purchases' uses 1,048,576 rows x 16,384 columns .* above the bound",
+    ):
+        read_sheet(path, PURCHASES)
+
+
+def test_bounds_measure_the_used_area(tmp_path: Path):
+    from playstudio_luigi.source.bounds import MAX_SHEET_CELLS, check_sheet_bounds, column_number
+
+    assert [column_number(c) for c in ("A", "Z", "AA", "AB", "XFD")] == [1, 26, 27, 28, 16384]
+    path = write_workbook(tmp_path / "w.xlsx", [(dt(2022, 4, 1, 22), "U1", "PriceInUSD=1", UUID)])
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Purchases"]
+    sheet.cell(row=MAX_SHEET_CELLS // 28, column=28).value = "within the bound"
+    workbook.save(path)
+    check_sheet_bounds(path, "Purchases")
+    sheet.cell(row=MAX_SHEET_CELLS // 28 + 1, column=28).value = "one row too far"
+    workbook.save(path)
+    with pytest.raises(ValueError, match="above the bound"):
+        check_sheet_bounds(path, "Purchases")

@@ -1,0 +1,180 @@
+"""Secrets: with a password in the DSN and a Slack webhook configured, failing runs through a
+real luigid leave neither in the terminal output, Slack messages, run history, luigid's task
+parameters, error explanations, logs or saved state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from faults import cli, cli_env, connected
+from webhook_server import FakeSlack
+
+from playstudio_luigi.testing import PURCHASE_HEADER, write_workbook
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "pw-Zq8!secret"
+ONE_HOUR = ("--start", "2022-04-01T22", "--stop", "2022-04-01T23")
+
+
+def with_password(dsn: str, password: str, dbname: str | None = None) -> str:
+    parts = urlsplit(dsn)
+    netloc = parts.netloc.replace("@", f":{quote(password, safe='')}@", 1)
+    path = f"/{dbname}" if dbname else parts.path
+    return urlunsplit(parts._replace(netloc=netloc, path=path))
+
+
+class Luigid:
+    def __init__(self, port: int, process: subprocess.Popen, home: Path) -> None:
+        self.port, self.process, self.home = port, process, home
+
+    def api(self, method: str, data: dict) -> dict:
+        query = quote(json.dumps(data))
+        url = f"http://127.0.0.1:{self.port}/api/{method}?data={query}"
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return json.load(reply)["response"]
+
+    def everything(self) -> str:
+        """Every task luigid knows, with parameters, and every failed task's explanation."""
+        texts = []
+        for status in ("DONE", "FAILED", "PENDING", "RUNNING", "DISABLED"):
+            tasks = self.api("task_list", {"status": status, "upstream_status": "", "search": ""})
+            texts.append(json.dumps(tasks))
+            if status == "FAILED":
+                texts += [json.dumps(self.api("fetch_error", {"task_id": t})) for t in tasks]
+        return "\n".join(texts)
+
+
+@pytest.fixture
+def luigid(tmp_path: Path) -> Iterator[Luigid]:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    home = tmp_path / "luigid"
+    home.mkdir()
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "luigid"),
+            "--port",
+            str(port),
+            "--state-path",
+            str(home / "state.pickle"),
+            "--logdir",
+            str(home),
+        ],
+        stdout=(home / "stdout.log").open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=home,
+    )
+    server = Luigid(port, process, home)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            server.api("task_list", {"status": "DONE", "upstream_status": "", "search": ""})
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "luigid did not start"
+            time.sleep(0.2)
+    yield server
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def all_files(root: Path) -> str:
+    return "\n".join(
+        p.read_bytes().decode("utf-8", "replace") for p in root.rglob("*") if p.is_file()
+    )
+
+
+def test_no_secret_anywhere_after_failing_runs(
+    warehouse: str, luigid: Luigid, tmp_path: Path
+) -> None:
+    broken = write_workbook(
+        tmp_path / "broken.xlsx",
+        purchase_header=PURCHASE_HEADER[:3],  # transaction_id missing: every extract fails
+        purchases=[],
+    )
+    scheduler = ("--scheduler-host", "127.0.0.1", "--scheduler-port", str(luigid.port))
+    config = tmp_path / "worker.cfg"  # do not wait for luigid's retries of the failed tasks
+    config.write_text("[worker]\nkeep_alive = false\n")
+    outputs = []
+    with FakeSlack().running() as slack:
+        token = urlsplit(slack.url).path.rsplit("/", 1)[-1]
+        secrets = (PASSWORD, quote(PASSWORD, safe=""), slack.url, token)
+        runs = (
+            # cron's command, reachable database: errors land in run history and luigid
+            (
+                with_password(warehouse, PASSWORD),
+                [
+                    str(Path(sys.executable).parent / "luigi"),
+                    *("--module", "playstudio_luigi", "HourlyPipeline", "--hour", "2022-04-01T22"),
+                    *(*scheduler, "--workers", "2"),
+                ],
+            ),
+            # a backfill against a database that does not exist: the DSN itself in the error
+            (
+                with_password(warehouse, PASSWORD, "no_such_db"),
+                cli("backfill", *ONE_HOUR, *scheduler, "--workers", "2"),
+            ),
+        )
+        for dsn, command in runs:
+            env = cli_env(
+                dsn=dsn,
+                home=tmp_path / "home",
+                source=broken,
+                PLAYSTUDIO_SLACK_WEBHOOK_URL=slack.url,
+                PGPASSWORD=PASSWORD,
+                LUIGI_CONFIG_PATH=str(config),
+            )
+            result = subprocess.run(
+                command,
+                env=env,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert result.returncode != 0
+            outputs.append(result.stdout + result.stderr)
+        slack_text = "\n".join(r.raw for r in slack.received)
+    scheduler_text = luigid.everything()
+    luigid.process.terminate()  # saves its state
+    luigid.process.wait(timeout=30)
+    with connected(warehouse) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "select json_agg(r)::text from (select * from ops.task_runs) r"
+            " union all select json_agg(c)::text from (select * from ops.check_results) c"
+            " union all select json_agg(m)::text from (select * from ops.task_markers) m"
+        )
+        history = "\n".join(str(row[0]) for row in cursor.fetchall())
+
+    places = {
+        "terminal output": "\n".join(outputs),
+        "Slack messages": slack_text,
+        "run history": history,
+        "luigid task parameters and errors": scheduler_text,
+        "luigid logs and state": all_files(luigid.home),
+    }
+    # Each place holds the evidence we look in (so an empty place cannot pass by accident).
+    assert "transaction_id" in places["terminal output"]
+    assert "postgresql://postgres:***@" in outputs[1] and "no_such_db" in outputs[1]
+    assert "transaction_id" in slack_text
+    assert "SourceFormatError" in history
+    assert "ExtractPurchases" in scheduler_text and "transaction_id" in scheduler_text
+    for place, text in places.items():
+        for secret in secrets:
+            assert secret not in text, f"{secret!r} found in {place}"
+    assert os.environ.get("PLAYSTUDIO_DSN") == warehouse  # the test's own env is untouched
