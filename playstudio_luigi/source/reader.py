@@ -18,7 +18,7 @@ import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from playstudio_luigi.source.bounds import SourceBoundsError, check_sheet_bounds
+from playstudio_luigi.source.bounds import SourceBoundsError, check_sheet_bounds, sheet_member
 from playstudio_luigi.source.schema import SheetLayout, normalize_header
 
 # Largest distance (ms) from a whole second still taken for Excel's floating-point noise.
@@ -81,22 +81,12 @@ def header_row_number(path: Path, sheet: str) -> int:
     fastexcel numbers rows from the first non-empty row, not from the top of the sheet; this
     reads only the start of the sheet's XML to turn its positions into Excel row numbers.
     """
-    ns = {
-        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-        "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
-    }
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
     try:
         with zipfile.ZipFile(path) as archive:
-            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-            rel_id = next(
-                s.get(f"{{{ns['r']}}}id")
-                for s in workbook.iterfind("m:sheets/m:sheet", ns)
-                if s.get("name") == sheet
-            )
-            target = next(r.get("Target") for r in rels if r.get("Id") == rel_id)
-            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            member = sheet_member(archive, sheet)
+            if member is None:
+                return 1
             with archive.open(member) as stream:
                 for _, element in ElementTree.iterparse(stream):
                     if element.tag == f"{{{ns['m']}}}row" and any(
@@ -106,7 +96,7 @@ def header_row_number(path: Path, sheet: str) -> int:
                         return int(element.get("r", "1"))
                     if element.tag == f"{{{ns['m']}}}row":
                         element.clear()
-    except (KeyError, StopIteration, zipfile.BadZipFile, ElementTree.ParseError):
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
         pass  # not a standard layout: fall back to the usual header on row 1
     return 1
 
