@@ -69,7 +69,8 @@ def build_hours(
             log_level=log_level,
             **scheduler,
         )
-    print(result.summary_text.strip(), file=sys.stderr)
+    if not logging.getLogger("luigi-interface").isEnabledFor(logging.INFO):
+        print(result.summary_text.strip(), file=sys.stderr)  # Luigi logged it otherwise
     if result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
         return True
     # Through a central scheduler, tasks that another worker ran count as "not run" here; the
@@ -404,9 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_printed_by_luigi(record: logging.LogRecord) -> bool:
+    """Luigi gives its own logger a handler once it runs: ours would print each line again."""
+    luigi_logger = logging.getLogger("luigi-interface")
+    return not (record.name.startswith("luigi-interface") and luigi_logger.handlers)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_printed_by_luigi)
     try:
         return args.handler(args)
     except config.ConfigurationError as exc:

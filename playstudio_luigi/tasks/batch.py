@@ -86,6 +86,8 @@ STEPS = (
 class DayFailedError(RuntimeError):
     """Some intervals or layers of the day failed; everything else was loaded."""
 
+    log_traceback = False  # the message lists every failure; the stack says nothing more
+
 
 class DayPipeline(luigi.Task):
     """Every interval of one UTC day (or of its hours ``[from_hour, to_hour)``) through gold.
@@ -169,8 +171,8 @@ class DayPipeline(luigi.Task):
             shown = "; ".join(failures[:5])
             more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
             raise DayFailedError(
-                f"{self.task_id}: {len(failures)} failure(s), each writing nothing; the rest "
-                f"of the day was loaded: {shown}{more}"
+                f"{self.task_id}: {len(failures)} failure(s), each writing nothing (whatever did "
+                f"not depend on them was loaded): {shown}{more}"
             )
         ensure_closed(self.window, now, lateness, self.task_id)  # the open rest, if any
 
