@@ -144,6 +144,9 @@ def read_sheet(path: Path, layout: SheetLayout) -> pa.Table:
         batch, cell_errors = loaded.to_arrow_with_errors()
     except fastexcel.FastExcelError as exc:
         raise SourceFormatError(f"{path}: sheet {sheet!r} cannot be read: {exc}") from exc
+    # The reader holds the whole sheet's cells (about 0.8 GB per million rows): let it go
+    # before the columns are built, so the two never coexist.
+    del loaded, header, reader
 
     first_data_row = header_row_number(path, sheet) + 1
     height = batch.num_rows

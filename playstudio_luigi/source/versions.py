@@ -123,7 +123,25 @@ def _load_sheet(path: Path, sha: str, cache_dir: Path, kind: str) -> pa.Table:
     return pa.ipc.open_file(pa.memory_map(str(arrow_file))).read_all()
 
 
+@contextmanager
+def _system_allocator() -> Iterator[None]:
+    """Arrow allocates from the C library's heap for the duration: the reader's cells are
+    freed to that heap, and Arrow's own pool (jemalloc or mimalloc) could not reuse them, so
+    the two would add up (1M purchases: 1.1 GB peak instead of 0.85 GB)."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
+
+
 def _parse_into(path: Path, sha: str, layout, arrow_file: Path) -> None:
+    with _system_allocator():
+        _parse_sorted(path, sha, layout, arrow_file)
+
+
+def _parse_sorted(path: Path, sha: str, layout, arrow_file: Path) -> None:
     table = read_sheet(path, layout)
     if layout.name == PURCHASES.name:
         table = table.append_column("conflicts_with_row", conflicting_duplicates(table))
