@@ -81,6 +81,11 @@ class IntervalTask(luigi.Task):
         raise NotImplementedError
 
     @classmethod
+    def at(cls, start: datetime) -> IntervalTask:
+        """The task of the interval starting at ``start``."""
+        raise NotImplementedError
+
+    @classmethod
     def marker_family(cls) -> str:
         return cls.completion_family or cls.get_task_family()
 
@@ -128,15 +133,12 @@ class IntervalTask(luigi.Task):
         """Data checks on what :meth:`write` just wrote, inside the same transaction."""
         return []
 
-    # Template ----------------------------------------------------------------------------
+    def analyze_written(self, cursor: psycopg2.extensions.cursor, rows_written: int) -> None:
+        """After a bulk :meth:`write`, before the checks: refresh the written tables' statistics
+        (see :func:`analyze`)."""
+        analyze(cursor, self.writes, rows_written)
 
-    def ensure_closed(self, now: datetime | None = None) -> None:
-        ensure_closed(
-            self.window,
-            now or intervals.utcnow(),
-            config.allowed_lateness(),
-            self.get_task_family(),
-        )
+    # Template ----------------------------------------------------------------------------
 
     def run(self) -> None:
         self.run_intervals([self.window.start])
@@ -184,8 +186,9 @@ class IntervalTask(luigi.Task):
                     run.record(cursor, "skipped")
                     return {}
                 written = self.write(cursor, todo, prepared)
+                totals = _totals(written)
                 if len(todo) > 1:
-                    analyze(cursor, self.writes, _largest_count(written))
+                    self.analyze_written(cursor, _largest_count(totals))
                 results = self.check(cursor, todo)
                 self.record_checks(cursor, results, run.task_id, todo[0])
                 if any(result.blocking for result in results):
@@ -193,7 +196,6 @@ class IntervalTask(luigi.Task):
                     raise CheckFailedError(what, results)
                 sha = self.source_sha256(prepared)
                 markers.write_markers(cursor, family, written, run.task_id, sha)
-                totals = _totals(written)
                 run.record(cursor, "done", totals, sha)
         except CheckFailedError as failure:
             # The data rolled back; the evidence of why must not.
@@ -227,13 +229,12 @@ def analyze(cursor: psycopg2.extensions.cursor, tables: Iterable[str], rows_writ
         name = sql.Identifier(*table.split("."))
         cursor.execute("select reltuples from pg_class where oid = %s::regclass", (table,))
         (estimated,) = cursor.fetchone()
-        if estimated < 0 or estimated < 5 * rows_written:  # -1: never analysed
+        if estimated < 5 * rows_written:  # never analysed: -1
             cursor.execute(sql.SQL("analyze {}").format(name))
 
 
-def _largest_count(written: Written) -> int:
-    """The largest row count of a run, summed over its intervals (a rough size of the write)."""
-    totals = _totals(written)
+def _largest_count(totals: dict[str, Any]) -> int:
+    """The largest row count of a run's totals (a rough size of its write)."""
     return max((v for k, v in totals.items() if isinstance(v, int) and k != "intervals"), default=0)
 
 
@@ -275,6 +276,11 @@ class FiveMinuteTask(IntervalTask):
         return self.interval
 
     @classmethod
+    def at(cls, start: datetime) -> FiveMinuteTask:
+        """The task of the interval starting at ``start``."""
+        return cls(interval=start)
+
+    @classmethod
     def window_of(cls, start: datetime) -> Interval:
         return five_minute_interval(start)
 
@@ -294,6 +300,11 @@ class HourTask(IntervalTask):
 
     def _interval_value(self) -> datetime:
         return self.hour
+
+    @classmethod
+    def at(cls, start: datetime) -> HourTask:
+        """The task of the hour starting at ``start``."""
+        return cls(hour=start)
 
     @classmethod
     def window_of(cls, start: datetime) -> Interval:

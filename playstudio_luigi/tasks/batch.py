@@ -125,7 +125,7 @@ class DayPipeline(luigi.Task):
         return [start for hour in self.hours() for start in five_minute_starts(hour)]
 
     def complete(self) -> bool:
-        return _missing(self.hours()) == 0
+        return _complete_hours(self.hours()) == set(self.hours())
 
     @classmethod
     def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
@@ -134,18 +134,11 @@ class DayPipeline(luigi.Task):
         values = list(parameter_tuples)
         tasks = {value: task_cls(day=value) for value in values}
         now, lateness = intervals.utcnow(), config.allowed_lateness()
-        gold = markers.completed_starts(
-            GoldAggregate.marker_family(), [h for task in tasks.values() for h in task.hours()]
-        )
-        silver = markers.completed_starts(
-            SilverPurchases.marker_family(),
-            [s for task in tasks.values() for s in task.five_minute_starts()],
-        )
+        done = _complete_hours([hour for task in tasks.values() for hour in task.hours()])
         return [
             value
             for value, task in tasks.items()
-            if not is_closed(task.window, now, lateness)
-            or (set(task.hours()) <= gold and set(task.five_minute_starts()) <= silver)
+            if not is_closed(task.window, now, lateness) or set(task.hours()) <= done
         ]
 
     def run(self) -> None:
@@ -181,9 +174,8 @@ class DayPipeline(luigi.Task):
         not stop the day: the other chain (purchases or spins) still runs, and the layers that
         depend on a failed interval find it not ready."""
         family = step.task.get_task_family()
-        task = step.task(**{_parameter_of(step.task): pending[0]})
         try:
-            task.run_intervals(pending, run_id=self.task_id)
+            step.task.at(pending[0]).run_intervals(pending, run_id=self.task_id)
             return []
         except DATA_FAILURES as error:
             if len(pending) == 1:
@@ -200,16 +192,10 @@ class DayPipeline(luigi.Task):
         failures = []
         for start in pending:
             try:
-                step.task(**{_parameter_of(step.task): start}).run_intervals(
-                    [start], run_id=self.task_id
-                )
+                step.task.at(start).run_intervals([start], run_id=self.task_id)
             except DATA_FAILURES as error:
                 failures.append(str(error))
         return failures
-
-
-def _parameter_of(task: type[IntervalTask]) -> str:
-    return "interval" if "interval" in task.get_param_names() else "hour"
 
 
 def _pending(step: Step, starts: Sequence[datetime]) -> list[datetime]:
@@ -228,12 +214,12 @@ def _pending(step: Step, starts: Sequence[datetime]) -> list[datetime]:
     ]
 
 
-def _missing(hours: Sequence[datetime]) -> int:
-    """How many of these hours (in gold) and their 5-minute intervals (in silver) are missing."""
+def _complete_hours(hours: Sequence[datetime]) -> set[datetime]:
+    """Which of these hours are complete: in gold, and every 5-minute interval in silver."""
     starts = [start for hour in hours for start in five_minute_starts(hour)]
     gold = markers.completed_starts(GoldAggregate.marker_family(), hours)
     silver = markers.completed_starts(SilverPurchases.marker_family(), starts)
-    return len(hours) - len(gold) + len(starts) - len(silver)
+    return {hour for hour in gold if set(five_minute_starts(hour)) <= silver}
 
 
 def day_tasks(hours: Sequence[datetime]) -> list[DayPipeline]:

@@ -51,6 +51,9 @@ class GoldAggregate(HourTask):
         written[starts[-1]]["daily_rows_refreshed"] = refreshed
         return written
 
+    def analyze_written(self, cursor: psycopg2.extensions.cursor, rows_written: int) -> None:
+        """Nothing more: :meth:`write` analysed its rows before the daily refresh read them."""
+
     def check(
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
     ) -> list[CheckResult]:

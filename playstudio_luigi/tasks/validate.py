@@ -65,13 +65,8 @@ class ValidateMixin:
                 interval_result, what, settings.max_reject_ratio, settings.reject_ratio_min_rows
             )
             if rejection is not None:
-                sample = [
-                    {
-                        "rejected_rows": len(interval_result.rejected),
-                        "source_rows": interval_result.source_rows,
-                    }
-                ]
                 rejected = len(interval_result.rejected)
+                sample = [{"rejected_rows": rejected, "source_rows": interval_result.source_rows}]
                 failed = CheckResult(INGEST_CHECKS["reject_ratio"], rejected, sample)
                 raise CheckFailedError(self.task_id, [failed], message=rejection)
             if interval_result.rejected and interval_result.reject_ratio > warn_ratio:
