@@ -96,7 +96,7 @@ def seed_baseline(workbook: Path, dsn: str, hours: int) -> None:
 
 
 def backfill(workbook: Path, dsn: str, hours: int) -> None:
-    from playstudio_luigi.cli import run_backfill
+    from playstudio_luigi.operations.backfill import run_backfill
 
     assert run_backfill(START, START + timedelta(hours=hours))
 
@@ -118,7 +118,7 @@ def _rerun(family_intervals: list[tuple[str, datetime]], task) -> None:
 
 def five_minute(workbook: Path, dsn: str, hours: int) -> None:
     from playstudio_luigi import FiveMinutePipeline
-    from playstudio_luigi.invalidate import PURCHASE_CHAIN
+    from playstudio_luigi.operations.invalidate import PURCHASE_CHAIN
 
     interval = START + timedelta(hours=hours // 2, minutes=5)
     _rerun([(f, interval) for f in PURCHASE_CHAIN], FiveMinutePipeline(interval=interval))
@@ -126,7 +126,7 @@ def five_minute(workbook: Path, dsn: str, hours: int) -> None:
 
 def hourly(workbook: Path, dsn: str, hours: int) -> None:
     from playstudio_luigi import HourlyPipeline
-    from playstudio_luigi.invalidate import GOLD, SPIN_CHAIN
+    from playstudio_luigi.operations.invalidate import GOLD, SPIN_CHAIN
 
     hour = START + timedelta(hours=hours // 2)
     _rerun([(f, hour) for f in (*SPIN_CHAIN, *GOLD)], HourlyPipeline(hour=hour))
@@ -204,7 +204,7 @@ def main() -> None:
         return
 
     from playstudio_luigi.db.embedded import EmbeddedPostgres
-    from playstudio_luigi.source.sample import SampleSpec, write_sample
+    from playstudio_luigi.testing.sample import SampleSpec, write_sample
 
     work = Path(tempfile.mkdtemp(prefix="playstudio-bench-"))
     workbook = work / "bench.xlsx"

@@ -35,8 +35,8 @@ from psycopg2.extras import execute_values
 from playstudio_luigi.db.copy import copy_arrow
 from playstudio_luigi.db.embedded import EmbeddedPostgres
 from playstudio_luigi.source.reader import read_sheet
-from playstudio_luigi.source.sample import SampleSpec, write_sample
 from playstudio_luigi.source.schema import PURCHASES
+from playstudio_luigi.testing.sample import SampleSpec, write_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE_DDL = """

@@ -5,8 +5,8 @@ exposes the public tasks, so ``luigi --module playstudio_luigi HourlyPipeline --
 ``luigi.build([playstudio_luigi.GoldAggregate(hour=…)])`` both work from any directory.
 """
 
+from playstudio_luigi.config import load_packaged_defaults
 from playstudio_luigi.redaction import install_log_redaction
-from playstudio_luigi.settings import load_packaged_defaults
 
 load_packaged_defaults()
 install_log_redaction()
@@ -15,7 +15,7 @@ install_log_redaction()
 from luigi.tools.range import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E402
 
 from playstudio_luigi.alerts.handlers import register as _register_alerts  # noqa: E402
-from playstudio_luigi.reconcile import Reconcile  # noqa: E402
+from playstudio_luigi.operations.reconcile import Reconcile  # noqa: E402
 from playstudio_luigi.tasks.base import IntervalTask  # noqa: E402
 from playstudio_luigi.tasks.batch import DayPipeline  # noqa: E402
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins  # noqa: E402

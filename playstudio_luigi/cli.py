@@ -1,24 +1,30 @@
-"""The ``playstudio-luigi`` command: backfill, demo, sample, db, summary, docs."""
+"""The ``playstudio-luigi`` command: parses arguments and prints; the work is the library's."""
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from importlib.resources import files
 from pathlib import Path
 
-import luigi
-from luigi.execution_summary import LuigiStatusCode
-
-import playstudio_luigi
 from playstudio_luigi import config
-from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between, utcnow
+from playstudio_luigi.datadocs import build_site
+from playstudio_luigi.datadocs.collect import loaded_range
+from playstudio_luigi.db.connection import connect, transaction
+from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from playstudio_luigi.db.roles import create_roles
+from playstudio_luigi.intervals import utcnow
+from playstudio_luigi.operations.backfill import run_backfill, run_demo
+from playstudio_luigi.operations.invalidate import invalidate_range
+from playstudio_luigi.operations.reconcile import reconcile
+from playstudio_luigi.redaction import redact_dsn
+from playstudio_luigi.reports.checks_report import check_report
+from playstudio_luigi.reports.status import coverage_status
+from playstudio_luigi.reports.summary import gold_summary
+from playstudio_luigi.testing import sample as sample_module
 
-BUNDLED_SAMPLE = files("playstudio_luigi") / "sample_data" / "playstudio_sample.xlsx"
 HOUR_FORMATS = ("%Y-%m-%dT%H", "%Y-%m-%dT%H%M", "%Y-%m-%d")
 
 
@@ -32,87 +38,11 @@ def parse_hour(text: str) -> datetime:
     raise argparse.ArgumentTypeError(f"{text!r} is not an hour like 2022-04-01T22")
 
 
-def build_hours(
-    hours: list[datetime],
-    *,
-    workers: int = 1,
-    scheduler_host: str | None = None,
-    scheduler_port: int | None = None,
-    log_level: str = "WARNING",
-) -> bool:
-    """Build gold for each hour (and everything it needs); True if all succeeded.
-
-    One :class:`~playstudio_luigi.tasks.batch.DayPipeline` per UTC day (or part of one), not
-    ~50 tasks per hour: the scheduler stays light for a year, and the markers are the ones
-    ``HourlyPipeline``/``FiveMinutePipeline`` look for.
-    """
-    scheduler: dict[str, object] = {"local_scheduler": scheduler_host is None}
-    if scheduler_host is not None:
-        scheduler["scheduler_host"] = scheduler_host
-        if scheduler_port is not None:
-            scheduler["scheduler_port"] = scheduler_port
-        # With other workers on the same luigid, wait for the tasks they run instead of
-        # leaving (and reporting the backfill unfinished) while they are still at it, but not
-        # forever: a task whose worker died stays failed until a worker schedules it again.
-        config_parser = luigi.configuration.get_config()
-        for option, value in (("keep_alive", "true"), ("max_keep_alive_idle_duration", "600")):
-            if not config_parser.has_option("worker", option):
-                config_parser.set("worker", option, value)
-    from playstudio_luigi.progress import progress_line
-    from playstudio_luigi.tasks.batch import day_tasks
-
-    with progress_line(hours):
-        result = luigi.build(
-            day_tasks(hours),
-            workers=workers,
-            detailed_summary=True,
-            log_level=log_level,
-            **scheduler,
-        )
-    if not logging.getLogger("luigi-interface").isEnabledFor(logging.INFO):
-        print(result.summary_text.strip(), file=sys.stderr)  # Luigi logged it otherwise
-    if result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
-        return True
-    # Through a central scheduler, tasks that another worker ran count as "not run" here; the
-    # backfill succeeded if every hour is complete in the warehouse, whoever did the work.
-    from playstudio_luigi.db.markers import completed_starts
-
-    family = playstudio_luigi.HourlyPipeline.marker_family()
-    return scheduler_host is not None and completed_starts(family, hours) == set(hours)
-
-
-def run_backfill(
-    start: datetime,
-    stop: datetime,
-    *,
-    workers: int = 1,
-    scheduler_host: str | None = None,
-    scheduler_port: int | None = None,
-    log_level: str = "WARNING",
-    full_refresh: bool = False,
-) -> bool:
-    """Run every task needed for gold of the hours in ``[start, stop)``; True if all succeeded.
-
-    Unlike Luigi's range tools there is no look-back window: the whole range is scheduled.
-    ``full_refresh`` first removes the range's markers and rows (see :mod:`.invalidate`).
-    """
-    hours = hours_between(start, stop)
-    if not hours:
-        raise SystemExit(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
-    if full_refresh:
-        from playstudio_luigi.invalidate import invalidate_range
-
-        invalidate_range(hours[0], hours[-1] + ONE_HOUR)
-    return build_hours(
-        hours,
-        workers=workers,
-        scheduler_host=scheduler_host,
-        scheduler_port=scheduler_port,
-        log_level=log_level,
-    )
-
-
 def _cmd_backfill(args: argparse.Namespace) -> int:
+    if args.stop <= args.start:
+        raise SystemExit(
+            f"empty range: --start {args.start:%Y-%m-%dT%H} --stop {args.stop:%Y-%m-%dT%H}"
+        )
     ok = run_backfill(
         args.start,
         args.stop,
@@ -126,8 +56,6 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _cmd_invalidate(args: argparse.Namespace) -> int:
-    from playstudio_luigi.invalidate import invalidate_range
-
     invalidate_range(args.start, args.stop, args.layer)
     print(
         f"invalidated {args.layer} and downstream for [{args.start:%Y-%m-%dT%H}, "
@@ -137,8 +65,6 @@ def _cmd_invalidate(args: argparse.Namespace) -> int:
 
 
 def _cmd_reconcile(args: argparse.Namespace) -> int:
-    from playstudio_luigi.reconcile import reconcile
-
     if args.start is not None:
         if args.stop is None:
             raise SystemExit("reconcile: --start needs --stop")
@@ -157,9 +83,6 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def _print_summary(start: datetime, stop: datetime) -> None:
-    from playstudio_luigi.db.connection import connect
-    from playstudio_luigi.summary import gold_summary
-
     connection = connect()
     try:
         print(gold_summary(connection, start, stop).render())
@@ -168,22 +91,7 @@ def _print_summary(start: datetime, stop: datetime) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from playstudio_luigi.source.versions import configured_version
-
-    sample = Path(str(BUNDLED_SAMPLE))
-    os.environ[config.SOURCE_ENV] = str(sample)
-    # Through the parsed-version cache, which the backfill below then reuses: one parse.
-    version = configured_version()
-    times = [
-        t
-        for kind in ("purchases", "spins")
-        for t in version.sheet(kind)["event_time"].to_pylist()
-        if t is not None
-    ]
-    start, stop = floor_hour(min(times)), floor_hour(max(times)) + ONE_HOUR
-    print(f"source: bundled sample {sample}", file=sys.stderr)
-    print(f"hours: {start:%Y-%m-%dT%H} .. {stop:%Y-%m-%dT%H} (exclusive)", file=sys.stderr)
-    ok = run_backfill(start, stop, workers=args.workers, log_level=args.log_level)
+    ok, start, stop = run_demo(workers=args.workers, log_level=args.log_level)
     _print_summary(start, stop)
     return 0 if ok else 1
 
@@ -202,9 +110,6 @@ def parse_since(text: str) -> datetime:
 
 
 def _cmd_checks(args: argparse.Namespace) -> int:
-    from playstudio_luigi.db.connection import connect
-    from playstudio_luigi.report import check_report
-
     connection = connect()
     try:
         freshness = timedelta(hours=config.playstudio().freshness_hours)
@@ -216,9 +121,6 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    from playstudio_luigi.db.connection import connect
-    from playstudio_luigi.status import coverage_status
-
     connection = connect()
     try:
         status = coverage_status(
@@ -231,10 +133,6 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def _cmd_docs(args: argparse.Namespace) -> int:
-    from playstudio_luigi.datadocs import build_site
-    from playstudio_luigi.datadocs.collect import loaded_range
-    from playstudio_luigi.db.connection import connect
-
     if (args.start is None) != (args.stop is None):
         raise SystemExit("docs: give both --start and --stop, or neither")
     connection = connect()
@@ -262,12 +160,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_db(args: argparse.Namespace) -> int:
-    from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
-
     if args.action == "roles":
-        from playstudio_luigi.db.connection import transaction
-        from playstudio_luigi.db.roles import create_roles
-
         try:
             with transaction() as connection, connection.cursor() as cursor:
                 create_roles(cursor, args.pipeline_role, args.analyst_role)
@@ -283,8 +176,6 @@ def _cmd_db(args: argparse.Namespace) -> int:
         print(f"{config.DSN_ENV} is set: the embedded database is not used", file=sys.stderr)
         return 2
     if config.configured_dsn() is not None:
-        from playstudio_luigi.redaction import redact_dsn
-
         print(redact_dsn(config.configured_dsn()))
         return 0
     server = EmbeddedPostgres(config.home_dir())
@@ -390,8 +281,6 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--start", type=parse_hour, help="first hour (default: the first loaded)")
     docs.add_argument("--stop", type=parse_hour, help="last hour, exclusive (default: after last)")
     docs.set_defaults(handler=_cmd_docs)
-
-    from playstudio_luigi.source import sample as sample_module
 
     sample = commands.add_parser("sample", help="write a workbook in the source format")
     sample_module.add_arguments(sample)

@@ -11,13 +11,29 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from importlib.resources import files
 from pathlib import Path
 
 import luigi
+from luigi.configuration import LuigiConfigParser
+
+DEFAULT_CONFIG_PATH = str(files("playstudio_luigi") / "default.cfg")
 
 DSN_ENV = "PLAYSTUDIO_DSN"
 SOURCE_ENV = "PLAYSTUDIO_SOURCE"
 HOME_ENV = "PLAYSTUDIO_HOME"
+
+
+def load_packaged_defaults() -> None:
+    """Put the packaged ``default.cfg`` first in Luigi's config search path and re-read it.
+
+    Luigi reads its paths in order and later files win, so our defaults sit below
+    ``/etc/luigi/luigi.cfg``, ``./luigi.cfg`` and ``LUIGI_CONFIG_PATH``.
+    """
+    paths = LuigiConfigParser._config_paths
+    if DEFAULT_CONFIG_PATH not in paths:
+        paths.insert(0, DEFAULT_CONFIG_PATH)
+        LuigiConfigParser.reload()
 
 
 class ConfigurationError(RuntimeError):

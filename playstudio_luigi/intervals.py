@@ -80,6 +80,19 @@ def hours_between(start: datetime, stop: datetime) -> list[datetime]:
     return hours
 
 
+def starts_between(start: datetime, stop: datetime, width: timedelta) -> list[datetime]:
+    """Starts of the ``width``-long intervals lying in ``[start, stop)``, aligned to ``width``
+    from midnight (``start`` is rounded up to the next boundary)."""
+    start, stop = _naive_utc(start), _naive_utc(stop)
+    midnight = floor_day(start)
+    moment = midnight + -((midnight - start) // width) * width
+    starts = []
+    while moment < stop:
+        starts.append(moment)
+        moment += width
+    return starts
+
+
 def is_closed(interval: Interval, now: datetime, allowed_lateness: timedelta) -> bool:
     """True once ``interval.end + allowed_lateness`` has passed at ``now``."""
     return _naive_utc(now) >= interval.end + allowed_lateness

@@ -285,7 +285,7 @@ def day_export(path: Path) -> Path:
     one row without a readable date."""
     import openpyxl
 
-    from playstudio_luigi.source.sample import SampleSpec, write_sample
+    from playstudio_luigi.testing.sample import SampleSpec, write_sample
 
     write_sample(path, SampleSpec(purchases=600, hours=24, seed=11, users=40))
     workbook = openpyxl.load_workbook(path)

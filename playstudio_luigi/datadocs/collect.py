@@ -12,11 +12,11 @@ from typing import Any
 
 import psycopg2.extensions
 
-from playstudio_luigi.checks import CHECKS, INGEST_CHECKS, Check
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import ONE_HOUR, floor_day, floor_hour
-from playstudio_luigi.status import LAYERS, coverage_status
-from playstudio_luigi.summary import GoldSummary, gold_summary
+from playstudio_luigi.quality.checks import CHECKS, INGEST_CHECKS, Check
+from playstudio_luigi.reports.status import coverage_status, layer_outputs
+from playstudio_luigi.reports.summary import GoldSummary, gold_summary
 
 #: Schemas documented in the table reference, in pipeline order.
 SCHEMAS = ("staging", "bronze", "silver", "gold", "ops")
@@ -194,7 +194,7 @@ def coverage(
 ) -> list[CoverageMap]:
     """Per layer and task family, the state of each hour (through ``playstudio-luigi status``)."""
     status = coverage_status(connection, start, stop, since=start)
-    steps = {family: step for families in LAYERS.values() for family, _, step in families}
+    steps = {output.family: output.width for output in layer_outputs()}
     maps = []
     for item in status.coverage:
         step = steps[item.family]

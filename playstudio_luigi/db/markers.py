@@ -7,7 +7,7 @@ so a marker exists exactly when the task's rows do.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import luigi
 import psycopg2
@@ -51,6 +51,22 @@ def completed_starts(family: str, starts: Iterable[datetime]) -> set[datetime]:
         (family, starts),
     )
     return {row[0] for row in rows}
+
+
+def markers_per_hour(families: list[str], hours: Iterable[datetime]) -> dict[datetime, int]:
+    """How many markers of ``families`` each of ``hours`` holds (its intervals' markers
+    counted under the hour they start in): one query, whatever the range size."""
+    hours = sorted(set(hours))
+    if not hours:
+        return {}
+    rows = _read(
+        "select date_trunc('hour', interval_start), count(*) from ops.task_markers"
+        " where task_family = any(%s) and interval_start >= %s and interval_start < %s"
+        " and date_trunc('hour', interval_start) = any(%s::timestamp[])"
+        " group by 1",
+        (families, hours[0], hours[-1] + timedelta(hours=1), hours),
+    )
+    return dict(rows)
 
 
 def write_markers(

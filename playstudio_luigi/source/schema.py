@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+from playstudio_luigi.intervals import FIVE_MINUTES, ONE_HOUR
 
 
 @dataclass(frozen=True)
 class SheetLayout:
-    """One source sheet: its name and required columns (source header → field name)."""
+    """One source sheet and how the pipeline carries it: its name and required columns
+    (source header → field name), the length of its intervals, its tables, and its key.
 
+    The two sheets differ only in these values; every layer's task reads them from here
+    instead of switching on the sheet.
+    """
+
+    #: Short name: ``purchases`` or ``spins``.
+    kind: str
     name: str
     columns: dict[str, str]
+    #: Length of one interval of this sheet.
+    width: timedelta
+    #: ``staging.<staging_table>`` holds extracted slices, ``bronze.<bronze_table>`` bronze.
+    staging_table: str
+    bronze_table: str
+    #: Field that identifies a row's subject when source slices are compared (reconcile).
+    key_column: str
+    #: SQL expression over bronze: what "the same row" means once exact duplicates collapse.
+    distinct_key: str
     # Columns declared as Excel datetimes; every other required column is read as text so that
     # no cell value is coerced or lost (numbers are parsed later, with the row's provenance).
     datetime_columns: frozenset[str] = frozenset({"date"})
@@ -29,6 +48,7 @@ class SheetLayout:
 
 
 PURCHASES = SheetLayout(
+    kind="purchases",
     name="Purchases",
     columns={
         "date": "event_time",
@@ -36,10 +56,16 @@ PURCHASES = SheetLayout(
         "revenue": "revenue",
         "transaction_id": "transaction_id",
     },
+    width=FIVE_MINUTES,
+    staging_table="extract_purchases",
+    bronze_table="bronze_purchases",
+    key_column="transaction_id",
+    distinct_key="lower(btrim(transaction_id))",
     derived_columns=("conflicts_with_row",),
 )
 
 SPINS = SheetLayout(
+    kind="spins",
     name="Spins Hourly",
     columns={
         "date": "event_time",
@@ -47,9 +73,14 @@ SPINS = SheetLayout(
         "country": "country",
         "total_spins": "total_spins",
     },
+    width=ONE_HOUR,
+    staging_table="extract_spins",
+    bronze_table="bronze_spins_hourly",
+    key_column="user_id",
+    distinct_key="(btrim(user_id), btrim(country))",
 )
 
-LAYOUTS = {"purchases": PURCHASES, "spins": SPINS}
+LAYOUTS = {layout.kind: layout for layout in (PURCHASES, SPINS)}
 
 
 def normalize_header(text: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -25,7 +26,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from playstudio_luigi import config, intervals
-from playstudio_luigi.checks import CheckFailedError, CheckResult, record_results
+from playstudio_luigi.alerts.handlers import report
 from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
 from playstudio_luigi.intervals import (
@@ -37,12 +38,35 @@ from playstudio_luigi.intervals import (
     hour_interval,
     is_closed,
 )
-from playstudio_luigi.runs import TaskRun, record_failure, report_progress
+from playstudio_luigi.quality.checks import CheckFailedError, CheckResult, record_results
+from playstudio_luigi.tasks.runs import TaskRun, record_failure
+from playstudio_luigi.tasks.status_messages import report_progress
 
 logger = logging.getLogger("luigi-interface")
 
-#: What :meth:`IntervalTask.write` returns: marker details per interval start it wrote.
-Written = dict[datetime, dict[str, Any]]
+
+@dataclass(frozen=True)
+class Notice:
+    """An alert about one interval, sent once the transaction that found it has committed."""
+
+    interval_start: datetime
+    event: str
+    message: str
+    error_type: str
+
+
+@dataclass
+class Written:
+    """What :meth:`IntervalTask.write` produced.
+
+    ``details``: the marker details of every interval start it wrote. ``findings``: check
+    results it made while writing (ingest checks), recorded and judged with those of
+    :meth:`IntervalTask.check`. ``notices``: alerts to send after the commit.
+    """
+
+    details: dict[datetime, dict[str, Any]]
+    findings: list[CheckResult] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
 
 
 def _lock_key(start: datetime) -> int:
@@ -53,8 +77,8 @@ def _lock_key(start: datetime) -> int:
 class IntervalTask(luigi.Task):
     """A task keyed by one UTC interval whose output is its row in ``ops.task_markers``."""
 
-    #: Marker family that says this task is complete (a pipeline uses its last task's family).
-    completion_family: ClassVar[str | None] = None
+    #: The task whose marker says this one is complete (a pipeline: its last task).
+    completion: ClassVar[type[IntervalTask] | None] = None
     #: How long one interval is.
     width: ClassVar[timedelta]
     #: What the task reads (``schema.table``, or ``sheet:<name>`` for a source sheet) and the
@@ -62,6 +86,11 @@ class IntervalTask(luigi.Task):
     #: and bulk runs analyse the written tables.
     reads: ClassVar[tuple[str, ...]] = ()
     writes: ClassVar[tuple[str, ...]] = ()
+    #: Column of the written tables that holds the interval start (invalidation deletes by it).
+    interval_column: ClassVar[str] = "interval_start"
+    #: Warehouse layer the task builds: ``bronze`` (extract, validate and load), ``silver``,
+    #: ``gold``. ``invalidate --layer`` and ``status`` group tasks by it.
+    layer: ClassVar[str]
 
     @property
     def window(self) -> Interval:
@@ -87,7 +116,7 @@ class IntervalTask(luigi.Task):
 
     @classmethod
     def marker_family(cls) -> str:
-        return cls.completion_family or cls.get_task_family()
+        return (cls.completion or cls).get_task_family()
 
     def output(self) -> markers.MarkerTarget:
         return markers.MarkerTarget(self.marker_family(), self.window.start)
@@ -143,8 +172,10 @@ class IntervalTask(luigi.Task):
     def run(self) -> None:
         self.run_intervals([self.window.start])
 
-    def run_intervals(self, starts: Sequence[datetime], run_id: str | None = None) -> Written:
-        """Build every interval of ``starts`` in one transaction; returns what was written.
+    def run_intervals(
+        self, starts: Sequence[datetime], run_id: str | None = None
+    ) -> dict[datetime, dict[str, Any]]:
+        """Build every interval of ``starts`` in one transaction; the marker details written.
 
         ``run_id`` names the run in markers and run history (default: this task's id).
         Intervals that a concurrent run completed first are left out, not redone.
@@ -164,7 +195,7 @@ class IntervalTask(luigi.Task):
             return str(self.window_of(starts[0]))
         return f"{len(starts)} intervals from {starts[0]:%Y-%m-%d %H:%M}"
 
-    def _run(self, run: TaskRun, starts: list[datetime]) -> Written:
+    def _run(self, run: TaskRun, starts: list[datetime]) -> dict[datetime, dict[str, Any]]:
         now, lateness, family = intervals.utcnow(), config.allowed_lateness(), self.marker_family()
         for start in starts:
             ensure_closed(self.window_of(start), now, lateness, self.get_task_family())
@@ -186,24 +217,27 @@ class IntervalTask(luigi.Task):
                     run.record(cursor, "skipped")
                     return {}
                 written = self.write(cursor, todo, prepared)
-                totals = _totals(written)
+                totals = _totals(written.details)
                 if len(todo) > 1:
                     self.analyze_written(cursor, _largest_count(totals))
-                results = self.check(cursor, todo)
+                results = written.findings + self.check(cursor, todo)
                 self.record_checks(cursor, results, run.task_id, todo[0])
                 if any(result.blocking for result in results):
                     what = run.task_id if len(starts) == 1 else f"{run.task_id} ({label})"
                     raise CheckFailedError(what, results)
                 sha = self.source_sha256(prepared)
-                markers.write_markers(cursor, family, written, run.task_id, sha)
+                markers.write_markers(cursor, family, written.details, run.task_id, sha)
                 run.record(cursor, "done", totals, sha)
         except CheckFailedError as failure:
             # The data rolled back; the evidence of why must not.
             with transaction() as connection, connection.cursor() as cursor:
                 self.record_checks(cursor, failure.results, run.task_id, starts[0])
             raise
+        # After the commit: what an alert points at is in the warehouse when it arrives.
+        for notice in written.notices:
+            report(self.at(notice.interval_start), notice.event, notice.message, notice.error_type)
         report_progress(self, f"{label}: done, {_summary(totals)}", 100)
-        return written
+        return written.details
 
     def record_checks(
         self,
@@ -238,7 +272,7 @@ def _largest_count(totals: dict[str, Any]) -> int:
     return max((v for k, v in totals.items() if isinstance(v, int) and k != "intervals"), default=0)
 
 
-def _totals(written: Written) -> dict[str, Any]:
+def _totals(written: dict[datetime, dict[str, Any]]) -> dict[str, Any]:
     """Marker details summed over intervals (one interval: its own details)."""
     if len(written) == 1:
         return next(iter(written.values()))

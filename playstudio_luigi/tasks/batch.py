@@ -16,71 +16,31 @@ day reports them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import luigi
 
 from playstudio_luigi import config, intervals
-from playstudio_luigi.checks import CheckFailedError
 from playstudio_luigi.db import markers
 from playstudio_luigi.intervals import (
-    ONE_HOUR,
     Interval,
     ensure_closed,
-    five_minute_starts,
     floor_hour,
     is_closed,
 )
-from playstudio_luigi.runs import report_progress
+from playstudio_luigi.quality.checks import CheckFailedError
+from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask
-from playstudio_luigi.tasks.bronze import ConservationError, LoadBronzePurchases, LoadBronzeSpins
-from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins
-from playstudio_luigi.tasks.gold import GoldAggregate
-from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins
-from playstudio_luigi.tasks.validate import ValidatePurchases, ValidateSpins
+from playstudio_luigi.tasks.bronze import ConservationError
+from playstudio_luigi.tasks.status_messages import report_progress
 
 logger = logging.getLogger("luigi-interface")
 
 #: Failures that belong to one interval's data; anything else (the database gone, a bug)
 #: fails the whole day at once.
 DATA_FAILURES = (CheckFailedError, ConservationError)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One layer: its task class, and which upstream markers an interval start needs."""
-
-    task: type[IntervalTask]
-    needs: Callable[[datetime], list[tuple[str, datetime]]]
-
-    @property
-    def family(self) -> str:
-        return self.task.marker_family()
-
-
-def _same(family: str) -> Callable[[datetime], list[tuple[str, datetime]]]:
-    return lambda start: [(family, start)]
-
-
-def _gold_needs(hour: datetime) -> list[tuple[str, datetime]]:
-    return [("SilverSpins", hour)] + [("SilverPurchases", s) for s in five_minute_starts(hour)]
-
-
-#: The layers in dependency order (the same graph the per-interval tasks' ``requires`` draw).
-STEPS = (
-    Step(ExtractPurchases, lambda start: []),
-    Step(ExtractSpins, lambda start: []),
-    Step(ValidatePurchases, _same("ExtractPurchases")),
-    Step(ValidateSpins, _same("ExtractSpins")),
-    Step(LoadBronzePurchases, _same("ValidatePurchases")),
-    Step(LoadBronzeSpins, _same("ValidateSpins")),
-    Step(SilverPurchases, _same("LoadBronzePurchases")),
-    Step(SilverSpins, _same("LoadBronzeSpins")),
-    Step(GoldAggregate, _gold_needs),
-)
 
 
 class DayFailedError(RuntimeError):
@@ -121,11 +81,12 @@ class DayPipeline(luigi.Task):
     def hours(self) -> list[datetime]:
         return intervals.hours_between(self.window.start, self.window.end)
 
-    def five_minute_starts(self) -> list[datetime]:
-        return [start for hour in self.hours() for start in five_minute_starts(hour)]
+    def starts(self, task: type[IntervalTask]) -> list[datetime]:
+        """The interval starts of ``task`` in this day's window."""
+        return intervals.starts_between(self.window.start, self.window.end, task.width)
 
     def complete(self) -> bool:
-        return _complete_hours(self.hours()) == set(self.hours())
+        return graph.complete_hours(self.hours()) == set(self.hours())
 
     @classmethod
     def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
@@ -134,7 +95,7 @@ class DayPipeline(luigi.Task):
         values = list(parameter_tuples)
         tasks = {value: task_cls(day=value) for value in values}
         now, lateness = intervals.utcnow(), config.allowed_lateness()
-        done = _complete_hours([hour for task in tasks.values() for hour in task.hours()])
+        done = graph.complete_hours([hour for task in tasks.values() for hour in task.hours()])
         return [
             value
             for value, task in tasks.items()
@@ -144,21 +105,21 @@ class DayPipeline(luigi.Task):
     def run(self) -> None:
         now, lateness = intervals.utcnow(), config.allowed_lateness()
         failures: list[str] = []
-        for number, step in enumerate(STEPS):
-            candidates = self.five_minute_starts() if step.task.width < ONE_HOUR else self.hours()
+        pipeline = graph.current()
+        for number, task in enumerate(pipeline.tasks):
             starts = [
                 start
-                for start in candidates
-                if is_closed(step.task.window_of(start), now, lateness)
+                for start in self.starts(task)
+                if is_closed(task.window_of(start), now, lateness)
             ]
-            pending = _pending(step, starts)
+            pending = _pending(pipeline, task, starts)
             report_progress(
                 self,
-                f"{self.window}: {step.task.get_task_family()}, {len(pending)} intervals",
-                round(100 * number / len(STEPS)),
+                f"{self.window}: {task.get_task_family()}, {len(pending)} intervals",
+                round(100 * number / len(pipeline.tasks)),
             )
             if pending:
-                failures += self._run_step(step, pending)
+                failures += self._run_layer(task, pending)
         report_progress(self, f"{self.window}: done", 100)
         if failures:
             shown = "; ".join(failures[:5])
@@ -169,13 +130,13 @@ class DayPipeline(luigi.Task):
             )
         ensure_closed(self.window, now, lateness, self.task_id)  # the open rest, if any
 
-    def _run_step(self, step: Step, pending: list[datetime]) -> list[str]:
+    def _run_layer(self, task: type[IntervalTask], pending: list[datetime]) -> list[str]:
         """Run one layer over ``pending``; the failures, each a message. A failure here does
         not stop the day: the other chain (purchases or spins) still runs, and the layers that
         depend on a failed interval find it not ready."""
-        family = step.task.get_task_family()
+        family = task.get_task_family()
         try:
-            step.task.at(pending[0]).run_intervals(pending, run_id=self.task_id)
+            task.at(pending[0]).run_intervals(pending, run_id=self.task_id)
             return []
         except DATA_FAILURES as error:
             if len(pending) == 1:
@@ -192,34 +153,29 @@ class DayPipeline(luigi.Task):
         failures = []
         for start in pending:
             try:
-                step.task.at(start).run_intervals([start], run_id=self.task_id)
+                task.at(start).run_intervals([start], run_id=self.task_id)
             except DATA_FAILURES as error:
                 failures.append(str(error))
         return failures
 
 
-def _pending(step: Step, starts: Sequence[datetime]) -> list[datetime]:
-    """Starts of ``step`` without a marker whose upstream markers all exist (two queries)."""
-    done = markers.completed_starts(step.family, starts)
+def _pending(
+    pipeline: graph.TaskGraph, task: type[IntervalTask], starts: Sequence[datetime]
+) -> list[datetime]:
+    """Starts of ``task`` without a marker whose upstream markers all exist (a query per
+    family)."""
+    done = markers.completed_starts(task.marker_family(), starts)
     todo = [start for start in starts if start not in done]
     needed: dict[str, set[datetime]] = {}
     for start in todo:
-        for family, upstream in step.needs(start):
+        for family, upstream in pipeline.needs(task, start):
             needed.setdefault(family, set()).add(upstream)
     ready = {family: markers.completed_starts(family, wanted) for family, wanted in needed.items()}
     return [
         start
         for start in todo
-        if all(upstream in ready[family] for family, upstream in step.needs(start))
+        if all(upstream in ready[family] for family, upstream in pipeline.needs(task, start))
     ]
-
-
-def _complete_hours(hours: Sequence[datetime]) -> set[datetime]:
-    """Which of these hours are complete: in gold, and every 5-minute interval in silver."""
-    starts = [start for hour in hours for start in five_minute_starts(hour)]
-    gold = markers.completed_starts(GoldAggregate.marker_family(), hours)
-    silver = markers.completed_starts(SilverPurchases.marker_family(), starts)
-    return {hour for hour in gold if set(five_minute_starts(hour)) <= silver}
 
 
 def day_tasks(hours: Sequence[datetime]) -> list[DayPipeline]:

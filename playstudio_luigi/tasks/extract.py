@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 import psycopg2.extensions
 import pyarrow as pa
@@ -19,11 +19,11 @@ from psycopg2 import sql
 
 from playstudio_luigi.db.copy import copy_arrow
 from playstudio_luigi.intervals import Interval
-from playstudio_luigi.quarantine import quarantine_rows
+from playstudio_luigi.quality.quarantine import quarantine_rows
+from playstudio_luigi.quality.validation import Limits, validate_batch
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
 from playstudio_luigi.source.versions import SourceVersion, configured_version
-from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, Written
-from playstudio_luigi.validation import validate_batch
+from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, IntervalTask, Written
 
 
 def slice_fingerprint(rows: pa.Table) -> str:
@@ -42,26 +42,32 @@ def slice_fingerprint(rows: pa.Table) -> str:
 
 
 def interval_slices(
-    version: SourceVersion, kind: str, starts: Sequence[datetime], width: timedelta
+    version: SourceVersion, layout: SheetLayout, starts: Sequence[datetime]
 ) -> dict[datetime, pa.Table]:
     """Each interval's source rows (in source-row order), cut from one slice of the version."""
-    covering = Interval(starts[0], starts[-1] + width)
-    rows = version.slice(kind, covering)
-    minutes = int(width.total_seconds() // 60)
+    covering = Interval(starts[0], starts[-1] + layout.width)
+    rows = version.slice(layout.kind, covering)
+    minutes = int(layout.width.total_seconds() // 60)
     floors = pc.floor_temporal(rows["event_time"], multiple=minutes, unit="minute")
     return {start: rows.filter(pc.equal(floors, pa.scalar(start, floors.type))) for start in starts}
 
 
-class ExtractMixin:
-    """Shared run logic of the two extract tasks."""
+class ExtractTask(IntervalTask):
+    """An interval's slice of one source sheet (``layout``), staged for validation."""
 
-    kind: ClassVar[str]
     layout: ClassVar[SheetLayout]
-    staging_table: ClassVar[str]
+    layer = "bronze"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "layout" in cls.__dict__:
+            cls.reads = (f"sheet:{cls.layout.name}",)
+            # ops.quarantine: rows without a readable date
+            cls.writes = (f"staging.{cls.layout.staging_table}", "ops.quarantine")
 
     def prepare(self, starts: Sequence[datetime]) -> tuple[SourceVersion, dict]:
         version = configured_version()
-        return version, interval_slices(version, self.kind, starts, self.width)
+        return version, interval_slices(version, self.layout, starts)
 
     def source_sha256(self, prepared: tuple[SourceVersion, dict]) -> str:
         return prepared[0].sha256
@@ -75,7 +81,7 @@ class ExtractMixin:
         version, slices = prepared
         cursor.execute(
             sql.SQL("delete from staging.{} where interval_start = any(%s::timestamp[])").format(
-                sql.Identifier(self.staging_table)
+                sql.Identifier(self.layout.staging_table)
             ),
             (list(starts),),
         )
@@ -95,50 +101,44 @@ class ExtractMixin:
                 )
             )
         if staged:
-            copy_arrow(cursor, "staging", self.staging_table, pa.concat_tables(staged))
+            copy_arrow(cursor, "staging", self.layout.staging_table, pa.concat_tables(staged))
         undated = self._quarantine_undated(cursor, version)
-        return {
-            start: {
-                "sheet": self.layout.name,
-                "source_path": str(version.path),
-                "source_rows": slices[start].num_rows,
-                "slice_sha256": slice_fingerprint(slices[start]),
-                "undated_rows_in_source": undated,
+        return Written(
+            {
+                start: {
+                    "sheet": self.layout.name,
+                    "source_path": str(version.path),
+                    "source_rows": slices[start].num_rows,
+                    "slice_sha256": slice_fingerprint(slices[start]),
+                    "undated_rows_in_source": undated,
+                }
+                for start in starts
             }
-            for start in starts
-        }
+        )
 
     def _quarantine_undated(
         self, cursor: psycopg2.extensions.cursor, version: SourceVersion
     ) -> int:
         """Rows without a readable date belong to no interval; quarantine them (once per source
         version) so that no source row goes unaccounted for."""
-        undated = version.undated(self.kind).to_pandas()
+        undated = version.undated(self.layout.kind).to_pandas()
         if undated.empty:
             return 0
         undated = undated.assign(source_path=str(version.path), source_sha256=version.sha256)
-        result = validate_batch(undated, self.kind)
+        result = validate_batch(undated, self.layout, Limits.from_config())
         quarantine_rows(
             cursor, self.layout, undated, result.rejected, self.get_task_family(), undated=True
         )
         return len(undated)
 
 
-class ExtractPurchases(ExtractMixin, FiveMinuteTask):
+class ExtractPurchases(ExtractTask, FiveMinuteTask):
     """Purchases with event times in [interval, interval + 5 min), staged for validation."""
 
-    kind = "purchases"
     layout = PURCHASES
-    staging_table = "extract_purchases"
-    reads = ("sheet:Purchases",)
-    writes = ("staging.extract_purchases", "ops.quarantine")  # rows without a readable date
 
 
-class ExtractSpins(ExtractMixin, HourTask):
+class ExtractSpins(ExtractTask, HourTask):
     """Spin rows of [hour, hour + 1 h), staged for validation."""
 
-    kind = "spins"
     layout = SPINS
-    staging_table = "extract_spins"
-    reads = ("sheet:Spins Hourly",)
-    writes = ("staging.extract_spins", "ops.quarantine")  # rows without a readable date

@@ -10,10 +10,10 @@ from typing import Any
 import luigi
 import psycopg2.extensions
 
-from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import ONE_DAY, five_minute_starts, floor_day
+from playstudio_luigi.quality.checks import CheckResult, run_checks
 from playstudio_luigi.tasks.base import HourTask, Written, analyze
 from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins
 
@@ -24,8 +24,10 @@ class GoldAggregate(HourTask):
     Requires the hour's silver spins and the silver purchases of its twelve 5-minute intervals.
     """
 
+    layer = "gold"
     reads = ("silver.silver_spins_hourly", "silver.silver_purchases")
     writes = ("gold.aggregated_final_table",)
+    interval_column = "app_hour"
 
     def requires(self) -> list[luigi.Task]:
         return [SilverSpins(hour=self.hour)] + [
@@ -47,9 +49,9 @@ class GoldAggregate(HourTask):
             analyze(cursor, self.writes, gold_rows.total())
         cursor.execute(render("gold/daily_refresh.sql"), day_params(starts))
         refreshed = cursor.rowcount
-        written = {start: {"gold_rows": gold_rows.get(start, 0)} for start in starts}
-        written[starts[-1]]["daily_rows_refreshed"] = refreshed
-        return written
+        details = {start: {"gold_rows": gold_rows.get(start, 0)} for start in starts}
+        details[starts[-1]]["daily_rows_refreshed"] = refreshed
+        return Written(details)
 
     def analyze_written(self, cursor: psycopg2.extensions.cursor, rows_written: int) -> None:
         """Nothing more: :meth:`write` analysed its rows before the daily refresh read them."""

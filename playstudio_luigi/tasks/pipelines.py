@@ -12,7 +12,7 @@ from playstudio_luigi.tasks.silver import SilverPurchases
 class FiveMinutePipeline(FiveMinuteTask, luigi.WrapperTask):
     """Everything for one 5-minute interval of purchases, through ``silver_purchases``."""
 
-    completion_family = "SilverPurchases"
+    completion = SilverPurchases
 
     def requires(self) -> luigi.Task:
         return SilverPurchases(interval=self.interval)
@@ -27,7 +27,7 @@ class FiveMinutePipeline(FiveMinuteTask, luigi.WrapperTask):
 class HourlyPipeline(HourTask, luigi.WrapperTask):
     """Everything for one hour, through ``gold.aggregated_final_table``."""
 
-    completion_family = "GoldAggregate"
+    completion = GoldAggregate
 
     def requires(self) -> luigi.Task:
         return GoldAggregate(hour=self.hour)

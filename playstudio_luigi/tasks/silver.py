@@ -10,10 +10,10 @@ import luigi
 import psycopg2.extensions
 from psycopg2 import sql
 
-from playstudio_luigi.checks import CheckResult, run_checks
 from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import floor_day
+from playstudio_luigi.quality.checks import CheckResult, run_checks
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, Written
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
 
@@ -35,12 +35,13 @@ def silver_rows(
         (list(starts),),
     )
     counts = dict(cursor.fetchall())
-    return {start: {"silver_rows": counts.get(start, 0)} for start in starts}
+    return Written({start: {"silver_rows": counts.get(start, 0)} for start in starts})
 
 
 class SilverPurchases(FiveMinuteTask):
     """``silver.silver_purchases`` for one 5-minute interval: one row per transaction_id."""
 
+    layer = "silver"
     reads = ("bronze.bronze_purchases",)
     writes = ("silver.silver_purchases",)
 
@@ -63,8 +64,10 @@ class SilverPurchases(FiveMinuteTask):
 class SilverSpins(HourTask):
     """``silver.silver_spins_hourly`` for one hour: spins summed per (hour, user, country)."""
 
+    layer = "silver"
     reads = ("bronze.bronze_spins_hourly",)
     writes = ("silver.silver_spins_hourly",)
+    interval_column = "app_hour"
 
     def requires(self) -> luigi.Task:
         return LoadBronzeSpins(hour=self.hour)

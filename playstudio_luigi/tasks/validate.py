@@ -1,9 +1,16 @@
-"""Validate: Pandera over an interval's staged rows; rejected rows go to ``ops.quarantine``."""
+"""Validate: Pandera over an interval's staged rows; rejected rows go to ``ops.quarantine``.
+
+One validation is a few named steps, each a plain function: read the staged batch, validate
+it (:func:`~playstudio_luigi.quality.validation.validate_batch`), split the verdicts by
+interval, and judge each interval (refused as a whole when too much of it is rejected; an
+alert when more than the warning share is). The task only strings them together inside its
+transaction and writes quarantine.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -12,75 +19,137 @@ import pandas as pd
 import psycopg2.extensions
 
 from playstudio_luigi.alerts.config import slack
-from playstudio_luigi.alerts.handlers import report
-from playstudio_luigi.checks import INGEST_CHECKS, CheckFailedError, CheckResult
 from playstudio_luigi.config import playstudio
 from playstudio_luigi.db.sql import render
-from playstudio_luigi.quarantine import quarantine_rows
+from playstudio_luigi.quality.checks import INGEST_CHECKS, CheckFailedError, CheckResult
+from playstudio_luigi.quality.quarantine import quarantine_rows
+from playstudio_luigi.quality.validation import (
+    Limits,
+    ValidationResult,
+    batch_rejection,
+    validate_batch,
+)
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
-from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, Written
+from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, IntervalTask, Notice, Written
 from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins
-from playstudio_luigi.validation import ValidationResult, batch_rejection, validate_batch
 
 
-class ValidateMixin:
-    """Shared run logic of the two validation tasks."""
+@dataclass(frozen=True)
+class Thresholds:
+    """When an interval's rejected share refuses it, and when it only warns."""
 
-    kind: ClassVar[str]
+    max_reject_ratio: float
+    reject_ratio_min_rows: int
+    warn_ratio: float
+
+    @classmethod
+    def from_config(cls) -> Thresholds:
+        settings = playstudio()
+        return cls(
+            settings.max_reject_ratio, settings.reject_ratio_min_rows, slack().quarantine_warn_ratio
+        )
+
+
+def read_staged(
+    cursor: psycopg2.extensions.cursor, layout: SheetLayout, starts: Sequence[datetime]
+) -> pd.DataFrame:
+    """The staged rows of ``starts``, as validation sees them."""
+    cursor.execute(
+        render(
+            "staging/select_batch.sql",
+            table=layout.staging_table,
+            value_columns=layout.staged_value_columns,
+        ),
+        {"starts": list(starts)},
+    )
+    names = [column.name for column in cursor.description]
+    return pd.DataFrame(cursor.fetchall(), columns=names)
+
+
+def split_by_interval(
+    batch: pd.DataFrame, result: ValidationResult, starts: Sequence[datetime]
+) -> dict[datetime, ValidationResult]:
+    """One :class:`ValidationResult` per interval start, from the batch's verdicts."""
+    per_interval = {start: ValidationResult() for start in starts}
+    if batch.empty:
+        return per_interval
+    # Vectorised: only rejected and warned rows are looked up one by one.
+    interval_of = pd.Series(
+        pd.to_datetime(batch["interval_start"]).array, index=batch["source_row"]
+    )
+    for start, rows in interval_of.value_counts().items():
+        per_interval[start.to_pydatetime()].source_rows = int(rows)
+    for row, reasons in result.rejected.items():
+        per_interval[interval_of[row].to_pydatetime()].rejected[row] = reasons
+    for row, found in result.warnings.items():
+        per_interval[interval_of[row].to_pydatetime()].warnings[row] = found
+    return per_interval
+
+
+def judge(
+    what: str, found: ValidationResult, thresholds: Thresholds
+) -> tuple[CheckResult | None, str | None, str | None]:
+    """An interval's verdict: ``(failed reject-ratio check, its message, warning)``; the
+    first two are set when the interval must be refused, the last when it deserves an alert."""
+    rejection = batch_rejection(
+        found, what, thresholds.max_reject_ratio, thresholds.reject_ratio_min_rows
+    )
+    if rejection is not None:
+        rejected = len(found.rejected)
+        sample = [{"rejected_rows": rejected, "source_rows": found.source_rows}]
+        return CheckResult(INGEST_CHECKS["reject_ratio"], rejected, sample), rejection, None
+    if found.rejected and found.reject_ratio > thresholds.warn_ratio:
+        return (
+            None,
+            None,
+            f"{what}: {len(found.rejected)} of {found.source_rows} rows "
+            f"({found.reject_ratio:.0%}) quarantined, above [slack] quarantine_warn_ratio = "
+            f"{thresholds.warn_ratio:g}; see ops.quarantine",
+        )
+    return None, None, None
+
+
+def country_findings(result: ValidationResult, limits: Limits) -> list[CheckResult]:
+    """The ``country_known`` ingest check (a warning), when accepted countries are set."""
+    if not limits.accepted_countries:
+        return []
+    sample = [{"source_row": row, "warnings": found} for row, found in result.warnings.items()]
+    return [CheckResult(INGEST_CHECKS["country_known"], len(result.warnings), sample[:5])]
+
+
+class ValidateTask(IntervalTask):
+    """Validate the staged rows of one sheet (``layout``); rejects go to quarantine."""
+
     layout: ClassVar[SheetLayout]
-    staging_table: ClassVar[str]
+    layer = "bronze"
+    writes = ("ops.quarantine",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "layout" in cls.__dict__:
+            cls.reads = (f"staging.{cls.layout.staging_table}",)
 
     def write(
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
     ) -> Written:
-        cursor.execute(
-            render(
-                "staging/select_batch.sql",
-                table=self.staging_table,
-                value_columns=self.layout.staged_value_columns,
-            ),
-            {"starts": list(starts)},
-        )
-        names = [column.name for column in cursor.description]
-        batch = pd.DataFrame(cursor.fetchall(), columns=names)
-        result = validate_batch(batch, self.kind)
-        self._ingest_results = self._warnings(result)
-
-        settings = playstudio()
-        batch_starts = [pd.Timestamp(start).to_pydatetime() for start in batch["interval_start"]]
-        interval_of = dict(zip(batch["source_row"], batch_starts, strict=True))
-        per_interval = {start: ValidationResult() for start in starts}
-        for start, rows in Counter(batch_starts).items():
-            per_interval[start].source_rows = rows
-        for row, reasons in result.rejected.items():
-            per_interval[interval_of[row]].rejected[row] = reasons
-        for row, found in result.warnings.items():
-            per_interval[interval_of[row]].warnings[row] = found
-
-        warn_ratio = slack().quarantine_warn_ratio
-        self._quarantine_warnings = []
-        for start, interval_result in per_interval.items():
+        limits, thresholds = Limits.from_config(), Thresholds.from_config()
+        batch = read_staged(cursor, self.layout, starts)
+        result = validate_batch(batch, self.layout, limits)
+        per_interval = split_by_interval(batch, result, starts)
+        notices = []
+        for start, found in per_interval.items():
             what = f"{self.layout.name} {self.window_of(start)}"
-            rejection = batch_rejection(
-                interval_result, what, settings.max_reject_ratio, settings.reject_ratio_min_rows
-            )
-            if rejection is not None:
-                rejected = len(interval_result.rejected)
-                sample = [{"rejected_rows": rejected, "source_rows": interval_result.source_rows}]
-                failed = CheckResult(INGEST_CHECKS["reject_ratio"], rejected, sample)
-                raise CheckFailedError(self.task_id, [failed], message=rejection)
-            if interval_result.rejected and interval_result.reject_ratio > warn_ratio:
-                self._quarantine_warnings.append(
-                    f"{what}: {len(interval_result.rejected)} of {interval_result.source_rows} "
-                    f"rows ({interval_result.reject_ratio:.0%}) quarantined, above [slack] "
-                    f"quarantine_warn_ratio = {warn_ratio:g}; see ops.quarantine"
-                )
+            failed, rejection, warning = judge(what, found, thresholds)
+            if failed is not None:
+                raise CheckFailedError(self.at(start).task_id, [failed], message=rejection)
+            if warning is not None:
+                notices.append(Notice(start, "QUARANTINE", warning, "QuarantineWarning"))
         cursor.execute(
             render("quarantine/delete_intervals.sql"),
             {"sheet": self.layout.name, "starts": list(starts)},
         )
         quarantine_rows(cursor, self.layout, batch, result.rejected, self.get_task_family())
-        return {
+        details = {
             start: {
                 "sheet": self.layout.name,
                 "source_rows": found.source_rows,
@@ -90,47 +159,23 @@ class ValidateMixin:
             }
             for start, found in per_interval.items()
         }
-
-    def _warnings(self, result) -> list[CheckResult]:
-        if self.kind != "spins" or not playstudio().accepted_countries:
-            return []
-        sample = [{"source_row": row, "warnings": found} for row, found in result.warnings.items()]
-        return [CheckResult(INGEST_CHECKS["country_known"], len(result.warnings), sample[:5])]
-
-    def check(
-        self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime]
-    ) -> list[CheckResult]:
-        return getattr(self, "_ingest_results", [])
-
-    def run_intervals(self, starts: Sequence[datetime], run_id: str | None = None) -> Written:
-        written = super().run_intervals(starts, run_id)
-        # After the commit: the rows are in quarantine when the alert arrives.
-        for warning in getattr(self, "_quarantine_warnings", []):
-            report(self, "QUARANTINE", warning, "QuarantineWarning")
-        return written
+        findings = country_findings(result, limits) if self.layout is SPINS else []
+        return Written(details, findings=findings, notices=notices)
 
 
-class ValidatePurchases(ValidateMixin, FiveMinuteTask):
+class ValidatePurchases(ValidateTask, FiveMinuteTask):
     """Validate the staged purchases of one 5-minute interval."""
 
-    kind = "purchases"
     layout = PURCHASES
-    staging_table = "extract_purchases"
-    reads = ("staging.extract_purchases",)
-    writes = ("ops.quarantine",)
 
     def requires(self) -> luigi.Task:
         return ExtractPurchases(interval=self.interval)
 
 
-class ValidateSpins(ValidateMixin, HourTask):
+class ValidateSpins(ValidateTask, HourTask):
     """Validate the staged spin rows of one hour."""
 
-    kind = "spins"
     layout = SPINS
-    staging_table = "extract_spins"
-    reads = ("staging.extract_spins",)
-    writes = ("ops.quarantine",)
 
     def requires(self) -> luigi.Task:
         return ExtractSpins(hour=self.hour)

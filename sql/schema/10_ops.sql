@@ -104,7 +104,7 @@ comment on column ops.check_results.checked_at is 'When the check ran.';
 comment on column ops.check_results.task_id is 'Luigi task id of the run.';
 comment on column ops.check_results.task_family is 'Task family of the run.';
 comment on column ops.check_results.interval_start is 'Interval checked.';
-comment on column ops.check_results.check_name is 'Check name (see playstudio_luigi.checks).';
+comment on column ops.check_results.check_name is 'Check name (see playstudio_luigi.quality.checks).';
 comment on column ops.check_results.layer is 'Layer of the check (silver_purchases, silver_spins_hourly, gold, ingest).';
 comment on column ops.check_results.severity is 'error fails the task; warn is recorded only.';
 comment on column ops.check_results.status is 'pass or fail.';

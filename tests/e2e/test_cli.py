@@ -14,10 +14,10 @@ import pytest
 from conftest import fresh_database
 from reference_model import gold_reference
 
-from playstudio_luigi.cli import BUNDLED_SAMPLE
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.intervals import utcnow
 from playstudio_luigi.testing import GOLD_COLUMNS, table_rows, write_workbook
+from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

@@ -25,9 +25,10 @@ import psycopg2
 import pytest
 from conftest import fresh_database
 
-from playstudio_luigi.cli import BUNDLED_SAMPLE, run_backfill
 from playstudio_luigi.db.connection import connect
+from playstudio_luigi.operations.backfill import run_backfill
 from playstudio_luigi.testing import write_workbook
+from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

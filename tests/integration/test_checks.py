@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from playstudio_luigi import HourlyPipeline, checks
-from playstudio_luigi.checks import CHECKS, Check, run_checks
+from playstudio_luigi import HourlyPipeline
+from playstudio_luigi.quality import checks
+from playstudio_luigi.quality.checks import CHECKS, Check, run_checks
 from playstudio_luigi.testing import GOLD_COLUMNS, run, table_rows, write_workbook
 
 pytestmark = pytest.mark.integration

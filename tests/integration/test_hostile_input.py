@@ -180,7 +180,7 @@ def test_undated_rows_are_quarantined_once_per_version(db, hostile):
 
 def test_too_many_bad_rows_fail_the_batch_and_write_nothing(db, tmp_path, monkeypatch):
     from playstudio_luigi import ExtractPurchases, ValidatePurchases
-    from playstudio_luigi.checks import CheckFailedError
+    from playstudio_luigi.quality.checks import CheckFailedError
     from playstudio_luigi.testing import write_workbook
 
     rows = [(HOUR + timedelta(seconds=i), "U1", "PriceInUSD=1.00", uuid(i)) for i in range(20)]

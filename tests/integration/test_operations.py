@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 
 from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
-from playstudio_luigi.cli import BUNDLED_SAMPLE, main
+from playstudio_luigi.cli import main
 from playstudio_luigi.testing import run, table_rows, write_workbook
+from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +169,7 @@ def test_day_backfills_through_luigid_share_days_between_workers(warehouse, luig
 
 
 def test_progress_line_counts_done_work(db, half_broken):
-    from playstudio_luigi.progress import progress_text
+    from playstudio_luigi.operations.progress import progress_text
 
     assert run([FiveMinutePipeline(interval=H22)])
     assert progress_text([H22, H22 + timedelta(hours=1)]) == (

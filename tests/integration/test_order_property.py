@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from playstudio_luigi import DayPipeline, FiveMinutePipeline, HourlyPipeline
 from playstudio_luigi.db.connection import connect
-from playstudio_luigi.source.sample import SampleSpec, write_sample
 from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing import GOLD_COLUMNS, reset_warehouse, run, table_rows
+from playstudio_luigi.testing.sample import SampleSpec, write_sample
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playstudio_luigi import HourlyPipeline, intervals
-from playstudio_luigi.cli import BUNDLED_SAMPLE
-from playstudio_luigi.invalidate import invalidate_range
-from playstudio_luigi.reconcile import reconcile
+from playstudio_luigi.operations.invalidate import invalidate_range
+from playstudio_luigi.operations.reconcile import reconcile
 from playstudio_luigi.testing import (
     GOLD_COLUMNS,
     reset_warehouse,
@@ -26,6 +25,7 @@ from playstudio_luigi.testing import (
     table_rows,
     write_workbook,
 )
+from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 pytestmark = pytest.mark.integration
 
@@ -231,7 +231,7 @@ def test_reconcile_after_any_history_equals_a_clean_run(db, source, history):
 
 def test_reconcile_task_for_cron(db, source, monkeypatch):
     from playstudio_luigi import Reconcile
-    from playstudio_luigi import reconcile as reconcile_module
+    from playstudio_luigi.operations import reconcile as reconcile_module
 
     load(source, BASE)
     assert run([HourlyPipeline(hour=H22), HourlyPipeline(hour=H23)])

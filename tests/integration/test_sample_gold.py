@@ -14,9 +14,10 @@ from conftest import fresh_database
 from reference_model import gold_reference
 
 from playstudio_luigi import testing
-from playstudio_luigi.cli import BUNDLED_SAMPLE, run_backfill
 from playstudio_luigi.db.connection import connect
+from playstudio_luigi.operations.backfill import run_backfill
 from playstudio_luigi.testing import table_rows
+from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 pytestmark = pytest.mark.integration
 

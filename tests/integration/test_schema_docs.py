@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 
 import playstudio_luigi
-from playstudio_luigi.checks import CHECKS, INGEST_CHECKS
 from playstudio_luigi.datadocs import lineage
 from playstudio_luigi.datadocs.collect import SCHEMAS, table_reference
+from playstudio_luigi.quality.checks import CHECKS, INGEST_CHECKS
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playstudio_luigi.revenue import parse_revenue, split_revenue
+from playstudio_luigi.quality.revenue import parse_revenue, split_revenue
 
 
 @pytest.mark.parametrize(

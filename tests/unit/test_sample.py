@@ -1,4 +1,4 @@
-"""Tests of the deterministic sample export generator (playstudio_luigi.source.sample)."""
+"""Tests of the deterministic sample export generator (playstudio_luigi.testing.sample)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from playstudio_luigi.source import sample
-from playstudio_luigi.source.sample import (
+from playstudio_luigi.testing import sample
+from playstudio_luigi.testing.sample import (
     DATETIME_NUMBER_FORMAT,
     PRICES_USD,
     PURCHASES_HEADER,
@@ -40,6 +40,7 @@ from playstudio_luigi.source.sample import (
 BUNDLED = (
     Path(__file__).resolve().parents[2]
     / "playstudio_luigi"
+    / "testing"
     / "sample_data"
     / "playstudio_sample.xlsx"
 )

@@ -8,7 +8,13 @@ import pandas as pd
 import pytest
 
 from playstudio_luigi.intervals import five_minute_interval, hour_interval
-from playstudio_luigi.validation import Limits, ValidationResult, batch_rejection, validate_batch
+from playstudio_luigi.quality.validation import (
+    Limits,
+    ValidationResult,
+    batch_rejection,
+    validate_batch,
+)
+from playstudio_luigi.source.schema import LAYOUTS, SPINS
 
 UUID = "00000000-0000-4000-8000-000000000001"
 FIVE = five_minute_interval(dt(2022, 4, 1, 22, 0))
@@ -35,7 +41,7 @@ def spins(*rows):
 
 
 def rejected(frame, kind="purchases", interval=FIVE, limits=LIMITS):
-    return validate_batch(frame, kind, interval, limits).rejected
+    return validate_batch(frame, LAYOUTS[kind], limits, interval).rejected
 
 
 def test_good_purchases_pass():
@@ -154,7 +160,7 @@ def test_unknown_country_is_a_warning_not_a_reject():
     batch = spins(
         (2, dt(2022, 4, 1, 22), "U1", "US", "1"), (3, dt(2022, 4, 1, 22), "U1", "ZZ", "1")
     )
-    result = validate_batch(batch, "spins", HOUR, limits)
+    result = validate_batch(batch, SPINS, limits, HOUR)
     assert result.rejected == {}
     assert result.warnings == {3: ["country 'ZZ' is not in [playstudio] accepted_countries"]}
 

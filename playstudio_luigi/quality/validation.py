@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
 from playstudio_luigi.config import playstudio
-from playstudio_luigi.intervals import FIVE_MINUTES, ONE_HOUR, Interval
-from playstudio_luigi.revenue import REVENUE_PATTERN
+from playstudio_luigi.intervals import Interval
+from playstudio_luigi.quality.revenue import REVENUE_PATTERN
+from playstudio_luigi.source.schema import SheetLayout
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # Any printable characters but whitespace (non-ASCII ids are real ids); 1 to 64 of them.
@@ -45,13 +47,6 @@ class Limits:
         )
 
 
-_limits: Limits | None = None  # set for the duration of one validate_batch call
-
-
-def _current_limits() -> Limits:
-    return _limits or Limits.from_config()
-
-
 class ExtractedRow(pa.DataFrameModel):
     """Columns every extracted sheet has: provenance, time and user."""
 
@@ -74,14 +69,6 @@ class PurchaseRow(ExtractedRow):
     transaction_id: Series[str] = pa.Field(nullable=False, str_matches=UUID_PATTERN)
     conflicts_with_row: Series[float] = pa.Field(nullable=True, isin=[])
 
-    @pa.check("currency", name="accepted_currency")
-    def accepted_currency(cls, series: Series[str]) -> Series[bool]:
-        return series.isna() | series.isin(_current_limits().accepted_currencies)
-
-    @pa.check("amount", name="below_ceiling")
-    def below_ceiling(cls, series: Series[float]) -> Series[bool]:
-        return series.isna() | (series <= _current_limits().max_revenue)
-
 
 class SpinRow(ExtractedRow):
     """One row of the ``Spins Hourly`` sheet (``spins`` is the parsed ``total_spins``)."""
@@ -93,9 +80,38 @@ class SpinRow(ExtractedRow):
     def on_the_hour(cls, series: Series[pd.Timestamp]) -> Series[bool]:
         return series.isna() | (series == series.dt.floor("h"))
 
-    @pa.check("spins", name="finite_below_ceiling")
-    def finite_below_ceiling(cls, series: Series[float]) -> Series[bool]:
-        return series.isna() | (series <= _current_limits().max_spins)
+
+#: The model of each sheet's extracted rows.
+MODELS: dict[str, type[ExtractedRow]] = {"purchases": PurchaseRow, "spins": SpinRow}
+
+
+def _limit_checks(kind: str, limits: Limits) -> dict[str, list[pa.Check]]:
+    """The checks that depend on ``[playstudio]`` settings, per column, for one sheet."""
+    if kind == "purchases":
+        currencies, ceiling = list(limits.accepted_currencies), limits.max_revenue
+        return {
+            "currency": [
+                pa.Check(lambda s: s.isna() | s.isin(currencies), name="accepted_currency")
+            ],
+            "amount": [pa.Check(lambda s: s.isna() | (s <= ceiling), name="below_ceiling")],
+        }
+    spins_ceiling = limits.max_spins
+    return {
+        "spins": [pa.Check(lambda s: s.isna() | (s <= spins_ceiling), name="finite_below_ceiling")]
+    }
+
+
+@lru_cache(maxsize=16)
+def schema_for(kind: str, limits: Limits) -> pa.DataFrameSchema:
+    """The sheet's model with the configured limits added as named checks (built once per
+    distinct setting: configuration reaches the checks as values, not through a global)."""
+    schema = MODELS[kind].to_schema()
+    return schema.update_columns(
+        {
+            column: {"checks": [*schema.columns[column].checks, *checks]}
+            for column, checks in _limit_checks(kind, limits).items()
+        }
+    )
 
 
 # Source column named in reasons, and the raw value to quote, for each checked column.
@@ -120,11 +136,10 @@ _PATTERN_MEANING = {
 }
 
 
-def _reason(column: str, check: str, row: dict, interval: Interval | None) -> str:
+def _reason(column: str, check: str, row: dict, interval: Interval | None, limits: Limits) -> str:
     source = _SOURCE_COLUMN.get(column, column)
     raw = row.get(_RAW_FIELD.get(source, source))
     shown = repr(raw) if isinstance(raw, str) else str(raw)
-    limits = _current_limits()
     if check == "not_nullable":
         if column == "spins" and isinstance(raw, str):
             return f"total_spins {shown} is not a number"
@@ -178,10 +193,6 @@ class ValidationResult:
 _TEXT_COLUMNS = ("user_id", "revenue", "transaction_id", "country", "total_spins", "cell_errors")
 
 
-#: How long one batch interval is, per sheet.
-INTERVAL_WIDTH = {"purchases": FIVE_MINUTES, "spins": ONE_HOUR}
-
-
 def _row_interval(row: dict) -> Interval | None:
     start = row.get("interval_start")
     if start is None or pd.isna(start):
@@ -190,7 +201,7 @@ def _row_interval(row: dict) -> Interval | None:
     return Interval(start, start + row["interval_width"])
 
 
-def _prepare(frame: pd.DataFrame, kind: str, interval: Interval | None) -> pd.DataFrame:
+def _prepare(frame: pd.DataFrame, layout: SheetLayout, interval: Interval | None) -> pd.DataFrame:
     """Typed columns for the schemas (also when the batch is empty or all-null), identifiers
     stripped of padding, numbers parsed from their text."""
     frame = frame.copy()
@@ -203,8 +214,8 @@ def _prepare(frame: pd.DataFrame, kind: str, interval: Interval | None) -> pd.Da
     times = frame["event_time"]
     if "interval_start" in frame:  # a batch of many intervals: each row against its own
         start = pd.to_datetime(frame["interval_start"]).astype("datetime64[ns]")
-        end = start + INTERVAL_WIDTH[kind]
-        frame["interval_width"] = INTERVAL_WIDTH[kind]
+        end = start + layout.width
+        frame["interval_width"] = layout.width
     elif interval is not None:
         start, end = pd.Timestamp(interval.start), pd.Timestamp(interval.end)
     else:
@@ -212,10 +223,10 @@ def _prepare(frame: pd.DataFrame, kind: str, interval: Interval | None) -> pd.Da
     frame["in_interval"] = (
         times.isna() | ((times >= start) & (times < end)) if start is not None else True
     )
-    if kind == "purchases":
-        parts = frame["revenue"].str.extract(r"^PriceIn([A-Z]{3})=([0-9]+(?:\.[0-9]{1,2})?)$")
-        frame["currency"] = parts[0]
-        frame["amount"] = pd.to_numeric(parts[1], errors="coerce").astype("float64")
+    if layout.kind == "purchases":
+        parts = frame["revenue"].str.extract(REVENUE_PATTERN)
+        frame["currency"] = parts["currency"]
+        frame["amount"] = pd.to_numeric(parts["amount"], errors="coerce").astype("float64")
         frame["conflicts_with_row"] = frame.get(
             "conflicts_with_row", pd.Series(index=frame.index, dtype="float64")
         ).astype("float64")
@@ -226,31 +237,42 @@ def _prepare(frame: pd.DataFrame, kind: str, interval: Interval | None) -> pd.Da
 
 
 def validate_batch(
-    frame: pd.DataFrame, kind: str, interval: Interval | None = None, limits: Limits | None = None
+    frame: pd.DataFrame,
+    layout: SheetLayout,
+    limits: Limits,
+    interval: Interval | None = None,
 ) -> ValidationResult:
-    """Validate an extracted batch (``kind`` is ``purchases`` or ``spins``), lazily: every
+    """Validate an extracted batch of ``layout``'s sheet against ``limits``, lazily: every
     reason of every row at once.
 
     A batch with an ``interval_start`` column may hold many intervals: each row must lie in its
     own. Otherwise every row must lie in ``interval`` (when given).
     """
-    global _limits
     result = ValidationResult(source_rows=len(frame))
     if frame.empty:
         return result  # most 5-minute intervals of a quiet hour: skip the overhead
-    schema = PurchaseRow if kind == "purchases" else SpinRow
-    frame = _prepare(frame, kind, interval).reset_index(drop=True)
+    frame = _prepare(frame, layout, interval).reset_index(drop=True)
     failures: list[tuple[int, str, str]] = []
-    _limits = limits or Limits.from_config()
     try:
-        schema.validate(frame, lazy=True)
+        schema_for(layout.kind, limits).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         for case in errors.failure_cases.itertuples(index=False):
             if case.index is None or pd.isna(case.index):
                 raise  # a batch-level failure (e.g. a wrong dtype): not a row problem
             failures.append((int(case.index), str(case.column), str(case.check)))
-    finally:
-        current, _limits = _limits, None
+    result.rejected = _reasons(frame, failures, interval, limits)
+    if layout.kind == "spins" and limits.accepted_countries:
+        result.warnings = _unknown_countries(frame, limits)
+    return result
+
+
+def _reasons(
+    frame: pd.DataFrame,
+    failures: list[tuple[int, str, str]],
+    interval: Interval | None,
+    limits: Limits,
+) -> dict[int, list[str]]:
+    """Every reason of every failing row, by source row, in the exporter's own words."""
     # Only failing rows are turned into dicts: a million-row batch is mostly clean.
     has_cell_errors = frame["cell_errors"].notna() if "cell_errors" in frame else None
     wanted = {index for index, _, _ in failures}
@@ -258,15 +280,11 @@ def validate_batch(
         wanted.update(frame.index[has_cell_errors])
     records = frame.loc[sorted(wanted)].to_dict("index") if wanted else {}
     reasons: dict[int, list[str]] = defaultdict(list)
-    _limits = current
-    try:
-        for index, column, check in failures:
-            row = records[index]
-            reason = _reason(column, check, row, interval)
-            if reason not in reasons[row["source_row"]]:
-                reasons[row["source_row"]].append(reason)
-    finally:
-        _limits = None
+    for index, column, check in failures:
+        row = records[index]
+        reason = _reason(column, check, row, interval, limits)
+        if reason not in reasons[row["source_row"]]:
+            reasons[row["source_row"]].append(reason)
     for row in records.values():
         cell_errors = row.get("cell_errors")
         if isinstance(cell_errors, str) and cell_errors:
@@ -277,17 +295,18 @@ def validate_batch(
                 if f"{column} is missing" in row_reasons:
                     row_reasons.remove(f"{column} is missing")
                 row_reasons.append(cell_error)
-    result.rejected = {row: found for row, found in reasons.items() if found}
-    if kind == "spins" and current.accepted_countries:
-        countries = frame["country"]
-        unknown = countries.notna() & ~countries.isin(list(current.accepted_countries))
+    return {row: found for row, found in reasons.items() if found}
+
+
+def _unknown_countries(frame: pd.DataFrame, limits: Limits) -> dict[int, list[str]]:
+    countries = frame["country"]
+    unknown = countries.notna() & ~countries.isin(list(limits.accepted_countries))
+    return {
+        int(source_row): [f"country {country!r} is not in [playstudio] accepted_countries"]
         for source_row, country in zip(
             frame.loc[unknown, "source_row"], countries[unknown], strict=True
-        ):
-            result.warnings.setdefault(int(source_row), []).append(
-                f"country {country!r} is not in [playstudio] accepted_countries"
-            )
-    return result
+        )
+    }
 
 
 def batch_rejection(

@@ -10,15 +10,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TextIO
 
+from playstudio_luigi.db.markers import completed_starts
 from playstudio_luigi.intervals import five_minute_starts
+from playstudio_luigi.tasks.pipelines import FiveMinutePipeline, HourlyPipeline
 
 
 def progress_text(hours: list[datetime]) -> str:
-    from playstudio_luigi.db.markers import completed_starts
-
+    """How far the cron entry points' outputs are: hours in gold, 5-minute intervals in
+    silver."""
     intervals = [start for hour in hours for start in five_minute_starts(hour)]
-    gold = len(completed_starts("GoldAggregate", hours))
-    silver = len(completed_starts("SilverPurchases", intervals))
+    gold = len(completed_starts(HourlyPipeline.marker_family(), hours))
+    silver = len(completed_starts(FiveMinutePipeline.marker_family(), intervals))
     return (
         f"backfill: {gold}/{len(hours)} hours in gold, "
         f"{silver}/{len(intervals)} 5-minute intervals in silver"

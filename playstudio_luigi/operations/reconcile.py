@@ -20,35 +20,21 @@ import pyarrow as pa
 
 from playstudio_luigi.db.connection import connect, transaction
 from playstudio_luigi.db.sql import render
-from playstudio_luigi.intervals import Interval, five_minute_interval, hour_interval, utcnow
-from playstudio_luigi.invalidate import forget_markers
-from playstudio_luigi.runs import report_progress
-from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
+from playstudio_luigi.intervals import utcnow
+from playstudio_luigi.operations.backfill import build_hours
+from playstudio_luigi.operations.invalidate import forget_markers
 from playstudio_luigi.source.versions import SourceVersion, configured_version
-from playstudio_luigi.tasks.extract import slice_fingerprint
-
-
-@dataclass(frozen=True)
-class Sheet:
-    kind: str
-    layout: SheetLayout
-    extract_family: str
-    staging_table: str
-
-    def window(self, start: datetime) -> Interval:
-        return (five_minute_interval if self.kind == "purchases" else hour_interval)(start)
-
-
-SHEETS = (
-    Sheet("purchases", PURCHASES, "ExtractPurchases", "extract_purchases"),
-    Sheet("spins", SPINS, "ExtractSpins", "extract_spins"),
-)
+from playstudio_luigi.tasks import graph
+from playstudio_luigi.tasks.extract import ExtractTask, slice_fingerprint
+from playstudio_luigi.tasks.pipelines import HourlyPipeline
+from playstudio_luigi.tasks.status_messages import report_progress
 
 
 @dataclass(frozen=True)
 class SliceChange:
     """How one processed interval's source slice differs from what was loaded."""
 
+    extract: type[ExtractTask]
     sheet: str
     interval_start: datetime
     added: int
@@ -106,25 +92,29 @@ def find_changes(
 ) -> tuple[int, list[SliceChange]]:
     """Compare the fingerprints of processed intervals in [start, stop) with ``version``."""
     checked, changes = 0, []
-    for sheet in SHEETS:
+    for extract in graph.current().extracts():
+        layout = extract.layout
         cursor.execute(
             render("ops/processed_extracts.sql"),
-            {"family": sheet.extract_family, "start": start, "stop": stop},
+            {"family": extract.get_task_family(), "start": start, "stop": stop},
         )
         for interval_start, fingerprint in cursor.fetchall():
             checked += 1
-            current = version.slice(sheet.kind, sheet.window(interval_start))
+            current = version.slice(layout.kind, extract.window_of(interval_start))
             if slice_fingerprint(current) == fingerprint:
                 continue
-            columns = sheet.layout.fields
+            columns = layout.fields
             cursor.execute(
-                render("ops/staged_rows.sql", table=sheet.staging_table, columns=columns),
+                render("ops/staged_rows.sql", table=layout.staging_table, columns=columns),
                 {"interval_start": interval_start},
             )
             old = [tuple(row) for row in cursor.fetchall()]
-            key = columns.index("transaction_id" if sheet.kind == "purchases" else "user_id")
-            added, changed, removed = _diff(old, _rows(current, columns), key)
-            changes.append(SliceChange(sheet.layout.name, interval_start, added, changed, removed))
+            added, changed, removed = _diff(
+                old, _rows(current, columns), columns.index(layout.key_column)
+            )
+            changes.append(
+                SliceChange(extract, layout.name, interval_start, added, changed, removed)
+            )
     return checked, changes
 
 
@@ -141,11 +131,10 @@ def invalidate_changed(start: datetime, stop: datetime) -> ReconcileReport:
         connection.close()
     if report.changes:
         with transaction() as connection, connection.cursor() as cursor:
-            hours = forget_markers(
-                cursor,
-                [c.interval_start for c in report.changes if c.sheet == PURCHASES.name],
-                [c.interval_start for c in report.changes if c.sheet == SPINS.name],
-            )
+            changed: dict[type[ExtractTask], list[datetime]] = {}
+            for change in report.changes:
+                changed.setdefault(change.extract, []).append(change.interval_start)
+            hours = forget_markers(cursor, changed)
         report.hours = sorted(hours)
     return report
 
@@ -159,8 +148,6 @@ def reconcile(
     scheduler_port: int | None = None,
 ) -> ReconcileReport:
     """Find changed intervals in [start, stop), drop their markers, rebuild their hours."""
-    from playstudio_luigi.cli import build_hours
-
     report = invalidate_changed(start, stop)
     if report.hours:
         report.rebuilt = build_hours(
@@ -187,8 +174,6 @@ class Reconcile(luigi.Task):
         return getattr(self, "_done", False)
 
     def run(self):
-        from playstudio_luigi.tasks.pipelines import HourlyPipeline
-
         stop = utcnow().replace(minute=0, second=0, microsecond=0)
         report = invalidate_changed(stop - timedelta(hours=self.hours_back), stop)
         if report.changes:

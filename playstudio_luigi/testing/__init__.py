@@ -18,7 +18,8 @@ import psycopg2.extensions
 from luigi.execution_summary import LuigiStatusCode
 from psycopg2 import sql
 
-from playstudio_luigi.source.sample import PURCHASES_HEADER, SPINS_HEADER
+from playstudio_luigi.tasks import graph
+from playstudio_luigi.testing.sample import PURCHASES_HEADER, SPINS_HEADER
 
 PURCHASE_HEADER = PURCHASES_HEADER
 SPIN_HEADER = SPINS_HEADER
@@ -99,24 +100,19 @@ def _sort_key(value: Any) -> tuple[int, str]:
     return (value is None, str(value))
 
 
-PIPELINE_TABLES = (
-    "staging.extract_purchases",
-    "staging.extract_spins",
-    "bronze.bronze_purchases",
-    "bronze.bronze_spins_hourly",
-    "silver.silver_purchases",
-    "silver.silver_spins_hourly",
-    "gold.aggregated_final_table",
-    "ops.task_markers",
-    "ops.quarantine",
-    "ops.interval_loads",
-    "ops.check_results",
-    "ops.task_runs",
-)
+#: Tables that record runs rather than data, emptied by :func:`reset_warehouse` too.
+RUN_TABLES = ("ops.task_markers", "ops.check_results", "ops.task_runs")
+
+
+def pipeline_tables() -> list[str]:
+    """Every table the pipeline writes (from the task graph), and the run records."""
+    pipeline = graph.current()
+    written = [table for table, _ in pipeline.tables_written(pipeline.tasks)]
+    return [*written, *RUN_TABLES]
 
 
 def reset_warehouse(connection: psycopg2.extensions.connection) -> None:
     """Empty every pipeline table (schemas stay): a clean slate between test cases."""
-    tables = [sql.Identifier(*name.split(".")) for name in PIPELINE_TABLES]
+    tables = [sql.Identifier(*name.split(".")) for name in pipeline_tables()]
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(tables)))

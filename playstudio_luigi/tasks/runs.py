@@ -1,4 +1,4 @@
-"""Run history (``ops.task_runs``) and progress reporting to the Luigi scheduler."""
+"""Run history: one row in ``ops.task_runs`` per task run, done, failed or skipped."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from typing import Any
 
 import psycopg2.extensions
 
+from playstudio_luigi.db.connection import transaction
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.redaction import redact
 
-logger = logging.getLogger("playstudio_luigi.runs")
+logger = logging.getLogger("playstudio_luigi.tasks.runs")
 
 
 @dataclass
@@ -79,18 +80,8 @@ class TaskRun:
 
 def record_failure(run: TaskRun, error: BaseException) -> None:
     """Best effort: the database may be what failed."""
-    from playstudio_luigi.db.connection import transaction
-
     try:
         with transaction() as connection, connection.cursor() as cursor:
             run.record(cursor, "failed", error=f"{type(error).__name__}: {error}")
     except Exception as exc:
         logger.warning("could not record a failed run: %s", redact(str(exc)))
-
-
-def report_progress(task: Any, message: str, percent: int | None = None) -> None:
-    """Show ``message`` (and a percentage) in luigid's UI, when a scheduler is listening."""
-    if callable(getattr(task, "set_status_message", None)):
-        task.set_status_message(message)
-    if percent is not None and callable(getattr(task, "set_progress_percentage", None)):
-        task.set_progress_percentage(percent)

@@ -32,7 +32,7 @@ sample always contains the quirks that real exports have:
   (``hh`` is hour index 22 of the span, or the last hour when it is shorter);
 * ``padding_rows`` empty rows at the end of ``Spins Hourly``.
 
-Run ``python -m playstudio_luigi.source.sample OUT.xlsx`` to write a sample.
+Run ``python -m playstudio_luigi.testing.sample OUT.xlsx`` to write a sample.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib.resources import files
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -57,6 +58,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.writer.excel import ExcelWriter
 
 __all__ = [
+    "BUNDLED_SAMPLE",
     "DATETIME_NUMBER_FORMAT",
     "EXCEL_MAX_ROWS",
     "PRICES_USD",
@@ -71,6 +73,9 @@ __all__ = [
     "main",
     "write_sample",
 ]
+
+#: The sample workbook shipped with the package (``playstudio-luigi demo`` loads it).
+BUNDLED_SAMPLE = files("playstudio_luigi.testing") / "sample_data" / "playstudio_sample.xlsx"
 
 PURCHASES_SHEET = "Purchases"
 SPINS_SHEET = "Spins Hourly"
@@ -545,9 +550,9 @@ def run_from_args(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m playstudio_luigi.source.sample --out OUT.xlsx [options]``."""
+    """``python -m playstudio_luigi.testing.sample --out OUT.xlsx [options]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m playstudio_luigi.source.sample",
+        prog="python -m playstudio_luigi.testing.sample",
         description="Write a deterministic sample PlayStudio export (.xlsx).",
     )
     add_arguments(parser)

@@ -10,21 +10,34 @@ import psycopg2.extensions
 
 from playstudio_luigi.alerts.message import collapse
 from playstudio_luigi.db.sql import render
-from playstudio_luigi.intervals import FIVE_MINUTES, ONE_HOUR
+from playstudio_luigi.intervals import ONE_HOUR
+from playstudio_luigi.tasks import graph
 
-PURCHASES = ("ExtractPurchases", "ValidatePurchases", "LoadBronzePurchases", "SilverPurchases")
-SPINS = ("ExtractSpins", "ValidateSpins", "LoadBronzeSpins", "SilverSpins")
 
-# Per layer: the family whose marker says an interval is there, the families upstream of it
-# (a failure there fails the interval too), and the length of its intervals.
-LAYERS: dict[str, list[tuple[str, tuple[str, ...], timedelta]]] = {
-    "bronze": [
-        ("LoadBronzePurchases", PURCHASES[:3], FIVE_MINUTES),
-        ("LoadBronzeSpins", SPINS[:3], ONE_HOUR),
-    ],
-    "silver": [("SilverPurchases", PURCHASES, FIVE_MINUTES), ("SilverSpins", SPINS, ONE_HOUR)],
-    "gold": [("GoldAggregate", (*PURCHASES, *SPINS, "GoldAggregate"), ONE_HOUR)],
-}
+@dataclass(frozen=True)
+class LayerOutput:
+    """A task whose marker says a layer holds an interval, and the chain of tasks leading to
+    it (a failure anywhere there fails the interval too)."""
+
+    layer: str
+    family: str
+    chain: tuple[str, ...]
+    width: timedelta
+
+
+def layer_outputs(pipeline: graph.TaskGraph | None = None) -> list[LayerOutput]:
+    """Every layer's outputs, in pipeline order, from the task graph."""
+    pipeline = pipeline or graph.current()
+    return [
+        LayerOutput(
+            layer,
+            task.marker_family(),
+            tuple(t.marker_family() for t in pipeline.chain(task)),
+            task.width,
+        )
+        for layer in pipeline.layers
+        for task in pipeline.layer_outputs(layer)
+    ]
 
 
 @dataclass
@@ -90,25 +103,29 @@ def coverage_status(
 ) -> Status:
     result = []
     with connection.cursor() as cursor:
-        for layer, families in LAYERS.items():
-            for family, chain, step in families:
-                expected = _starts(start, stop, step)
-                cursor.execute(
-                    render("reports/coverage.sql", hourly=step == ONE_HOUR),
-                    {"family": family, "chain": list(chain), "start": start, "stop": stop},
+        for output in layer_outputs():
+            expected = _starts(start, stop, output.width)
+            cursor.execute(
+                render("reports/coverage.sql", hourly=output.width == ONE_HOUR),
+                {
+                    "family": output.family,
+                    "chain": list(output.chain),
+                    "start": start,
+                    "stop": stop,
+                },
+            )
+            state = dict(cursor.fetchall())
+            label = "%Y-%m-%dT%H:%M"
+            result.append(
+                FamilyCoverage(
+                    output.layer,
+                    output.family,
+                    expected=len(expected),
+                    done=sum(1 for s in expected if state.get(s) == "done"),
+                    missing=[f"{s:{label}}" for s in expected if s not in state],
+                    failed=[f"{s:{label}}" for s in expected if state.get(s) == "failed"],
                 )
-                state = dict(cursor.fetchall())
-                label = "%Y-%m-%dT%H:%M"
-                result.append(
-                    FamilyCoverage(
-                        layer,
-                        family,
-                        expected=len(expected),
-                        done=sum(1 for s in expected if state.get(s) == "done"),
-                        missing=[f"{s:{label}}" for s in expected if s not in state],
-                        failed=[f"{s:{label}}" for s in expected if state.get(s) == "failed"],
-                    )
-                )
+            )
         cursor.execute(render("reports/slowest_runs.sql"), {"since": since, "limit": slowest})
         names = [column.name for column in cursor.description]
         runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

@@ -1,0 +1,1 @@
+"""Operations on the warehouse: backfills, reconcile, invalidation, and their progress."""

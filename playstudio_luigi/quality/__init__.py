@@ -1,0 +1,1 @@
+"""Data quality: Pandera validation of source rows, quarantine, SQL checks on silver and gold."""

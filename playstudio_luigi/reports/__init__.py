@@ -1,0 +1,1 @@
+"""Read-only reports: coverage status, check results, and the gold summary."""
