@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 #: Largest inflated size of one workbook part (sheet XML, shared strings), in bytes.
 MAX_PART_BYTES = 1 << 30
@@ -49,8 +50,6 @@ def column_number(letters: str) -> int:
 
 def sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
     """The archive member holding ``sheet``'s XML, or None when the layout is not standard."""
-    from xml.etree import ElementTree
-
     ns = {
         "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
         "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from playstudio_luigi import config
 from playstudio_luigi.intervals import Interval
 from playstudio_luigi.source.reader import SourceFormatError, read_sheet
 from playstudio_luigi.source.schema import LAYOUTS, PURCHASES
@@ -94,8 +95,6 @@ def current_version(path: Path, cache_root: Path) -> SourceVersion:
 
 def configured_version() -> SourceVersion:
     """The current version of the configured source workbook, cached under the local home."""
-    from playstudio_luigi import config
-
     return current_version(config.source_path(), config.home_dir() / "cache" / "sources")
 
 
