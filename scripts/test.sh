@@ -38,6 +38,6 @@ print(f"installed package OK: {where.parent}")
 PY
 )
 
-"$bin/ruff" check playstudio_luigi tests bench
-"$bin/ruff" format --check playstudio_luigi tests bench
+"$bin/ruff" check playstudio_luigi tests bench scripts
+"$bin/ruff" format --check playstudio_luigi tests bench scripts
 exec "$bin/pytest" "$@"
