@@ -208,3 +208,32 @@ def test_many_failures_send_a_bounded_number_of_messages(warehouse, tmp_path, br
     rest = [label for label in everything if label != first_interval]
     assert len(rest) == 107
     assert collapse(rest) in all_text(digest)
+
+
+def test_quarantine_warnings_of_a_bulk_day_name_their_own_intervals(
+    warehouse, slack_hook, slack_settings, tmp_path, monkeypatch
+):
+    """One DayPipeline task validates every interval of its day: each interval's warning
+    carries that interval's label and rerun command, not the day's first interval's."""
+    from datetime import date, timedelta
+
+    from playstudio_luigi import DayPipeline
+
+    slack_settings(min_interval_seconds=0)
+    rows = []
+    for minute in (10, 40):  # 1 bad row of 5 (20%): above the 5% warning, not refused
+        start = HOUR + timedelta(minutes=minute)
+        ids = [f"00000000-0000-4000-8000-{minute:06d}{s:06d}" for s in range(5)]
+        rows += [(start + timedelta(seconds=s), "U1", "PriceInUSD=1.00", ids[s]) for s in range(4)]
+        rows.append((start + timedelta(seconds=30), "U1", "PriceInEUR=1.00", ids[4]))
+    path = write_workbook(tmp_path / "w.xlsx", rows, [(HOUR, "U1", "US", 1)])
+    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(path))
+    assert run([DayPipeline(day=date(2022, 4, 1), from_hour=22, to_hour=23)])
+    texts = [str(payload) for payload in slack_hook.payloads]
+    for payload in slack_hook.payloads:
+        assert validate_payload(payload) == []
+    warnings = [text for text in texts if "quarantine_warn_ratio" in text]
+    assert len(warnings) == 2, texts
+    for minute, text in zip((10, 40), sorted(warnings, key=lambda t: "22:40" in t), strict=True):
+        assert f"2022-04-01T22:{minute}" in text
+        assert f"--interval 2022-04-01T22{minute}" in text
