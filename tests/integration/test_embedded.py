@@ -27,6 +27,9 @@ from playstudio_luigi.db.embedded import (
     EmbeddedPostgres,
     EmbeddedPostgresError,
     EmbeddedStatus,
+    processes,
+    runtime,
+    sockets,
 )
 
 pytestmark = pytest.mark.integration
@@ -60,7 +63,7 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
     return [
         p
         for p in psutil.process_iter()
-        if p.pid != os.getpid() and embedded._belongs_to(p, data_dir)
+        if p.pid != os.getpid() and processes.belongs_to(p, data_dir)
     ]
 
 
@@ -69,7 +72,7 @@ def _postmasters(data_dir: Path) -> list[int]:
     return [
         p.pid
         for p in psutil.process_iter()
-        if p.pid != os.getpid() and embedded._belongs_to(p, data_dir, postmaster=True)
+        if p.pid != os.getpid() and processes.belongs_to(p, data_dir, postmaster=True)
     ]
 
 
@@ -105,7 +108,7 @@ def _destroy(home: Path) -> None:
         # Belt and braces: nothing started by a (possibly failed) test may outlive it.
         for process in _postgres_processes(data_dir):
             process.kill()
-        socket_dir = embedded._socket_dir_for(data_dir)
+        socket_dir = sockets.socket_dir_for(data_dir)
         if socket_dir != data_dir:
             shutil.rmtree(socket_dir, ignore_errors=True)
         if embedded.SYSTEM_ROOT in data_dir.parents:
@@ -424,7 +427,7 @@ def test_non_root_caller_runs_everything_as_itself(make_home: MakeHome) -> None:
     info = json.loads(result.stdout)
     assert info["data_dir"] == str(home / "pgdata")
     assert psutil.Process(info["pid"]).username() == "nobody"
-    assert embedded._package_bin_dir() in Path(psutil.Process(info["pid"]).exe()).parents
+    assert runtime.package_bin_dir() in Path(psutil.Process(info["pid"]).exe()).parents
 
     stop = subprocess.run(
         [
