@@ -6,6 +6,7 @@ Each test gets fresh homes and stops (and removes) what it started in teardown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 import psutil
 import psycopg2
 import pytest
+from servers import postgres_processes, remove_server
 
 from playstudio_luigi.db import embedded
 from playstudio_luigi.db.embedded import (
@@ -29,7 +31,6 @@ from playstudio_luigi.db.embedded import (
     EmbeddedStatus,
     processes,
     runtime,
-    sockets,
 )
 
 pytestmark = pytest.mark.integration
@@ -56,15 +57,6 @@ def _wait_dead(pid: int, timeout: float = 15) -> None:
     while _alive(pid):
         assert time.monotonic() < deadline, f"pid {pid} still alive"
         time.sleep(0.05)
-
-
-def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
-    """Live postgres processes working on ``data_dir`` (postmaster and children)."""
-    return [
-        p
-        for p in psutil.process_iter()
-        if p.pid != os.getpid() and processes.belongs_to(p, data_dir)
-    ]
 
 
 def _postmasters(data_dir: Path) -> list[int]:
@@ -98,23 +90,6 @@ def _run_python(code: str, *, timeout: float = 180) -> subprocess.CompletedProce
     )
 
 
-def _destroy(home: Path) -> None:
-    """Stop the server of ``home`` and remove its state outside ``home``."""
-    pg = EmbeddedPostgres(home)
-    data_dir = pg.status().data_dir
-    try:
-        pg.stop()
-    finally:
-        # Belt and braces: nothing started by a (possibly failed) test may outlive it.
-        for process in _postgres_processes(data_dir):
-            process.kill()
-        socket_dir = sockets.socket_dir_for(data_dir)
-        if socket_dir != data_dir:
-            shutil.rmtree(socket_dir, ignore_errors=True)
-        if embedded.SYSTEM_ROOT in data_dir.parents:
-            shutil.rmtree(data_dir.parent, ignore_errors=True)
-
-
 @pytest.fixture
 def make_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeHome]:
     """Factory of fresh home directories; after the test, each home's server is stopped and
@@ -140,12 +115,12 @@ def make_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeHome]:
         return home
 
     yield make
-    try:
-        for home in homes:
-            _destroy(home)
-    finally:
+    with contextlib.ExitStack() as cleanup:
+        # Callbacks run last-in first-out: every server is removed before any base.
         for base in bases:
-            shutil.rmtree(base, ignore_errors=True)
+            cleanup.callback(shutil.rmtree, base, ignore_errors=True)
+        for home in homes:
+            cleanup.callback(remove_server, EmbeddedPostgres(home))
 
 
 def _assert_running(status: EmbeddedStatus, dsn: str) -> None:
@@ -205,7 +180,7 @@ def test_stop_then_start_keeps_data(make_home: MakeHome) -> None:
     status = pg.status()
     assert not status.running and status.pid is None and status.socket_dir is None
     assert not _alive(pid)
-    assert _postgres_processes(status.data_dir) == []
+    assert postgres_processes(status.data_dir) == []
     pg.stop()  # idempotent: no error when not running
 
     assert pg.start() == dsn
