@@ -1,30 +1,48 @@
-"""Shared fixtures: a real PostgreSQL server for the session, a fresh database per test.
+"""Shared fixtures: a real PostgreSQL server for the session, a fresh database per test, embedded
+servers of a test's own; the Hypothesis profiles.
 
 The server is ``PLAYSTUDIO_TEST_DSN`` (an admin URL of any PostgreSQL 13+) when set, else the
 embedded PostgreSQL started in a temporary home. When it cannot start, the tests that need it
 fail with the reason: they never skip.
+
+Hypothesis: the profile ``playstudio`` (loaded for every test) has no deadline (two shared
+cores make timings meaningless); property tests that build warehouses use the profile
+``warehouse``, with ``PLAYSTUDIO_PROPERTY_EXAMPLES`` examples (default 6, CI's reduced count;
+e.g. 100 for a full run).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
+from faults import scratch_database
+from hypothesis import HealthCheck, settings
+from servers import remove_server
 
 from playstudio_luigi import config
 from playstudio_luigi.db import connection as db_connection
+from playstudio_luigi.db.embedded import EmbeddedPostgres
 
+PROPERTY_EXAMPLES_ENV = "PLAYSTUDIO_PROPERTY_EXAMPLES"
 
-def _with_database(url: str, dbname: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{dbname}"))
+settings.register_profile("playstudio", deadline=None)
+settings.register_profile(
+    "warehouse",
+    parent=settings.get_profile("playstudio"),
+    max_examples=int(os.environ.get(PROPERTY_EXAMPLES_ENV, "6")),
+    # One database (module-scoped) serves every example; each example is slow by nature.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("playstudio")
+
+FreshDatabase = Callable[[Path], AbstractContextManager[str]]
+EmbeddedServer = Callable[[Path], EmbeddedPostgres]
 
 
 @pytest.fixture(scope="session")
@@ -34,30 +52,17 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield external
         return
-    from playstudio_luigi.db.embedded import SYSTEM_ROOT, EmbeddedPostgres
-
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg-home"))
     url = server.start()  # raises (test error, not skip) when the server cannot start
     try:
         yield url
     finally:
-        data_dir = server.status().data_dir
-        server.stop()
-        # As root, a home under pytest's 0700 temp dir puts PGDATA under /var/lib: clean it.
-        if SYSTEM_ROOT in data_dir.parents:
-            shutil.rmtree(data_dir.parent, ignore_errors=True)
+        remove_server(server)
 
 
 @contextmanager
-def fresh_database(admin_url: str, home: Path) -> Iterator[str]:
-    """Create an empty database, point ``PLAYSTUDIO_DSN`` at it, drop it afterwards."""
-    dbname = f"t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(admin_url)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'create database "{dbname}"')
-    url = _with_database(admin_url, dbname)
-    with pytest.MonkeyPatch.context() as patch:
+def _fresh_database(admin_url: str, home: Path) -> Iterator[str]:
+    with scratch_database(admin_url) as url, pytest.MonkeyPatch.context() as patch:
         patch.setenv(config.DSN_ENV, url)
         patch.setenv(config.HOME_ENV, str(home))
         db_connection.reset()
@@ -65,15 +70,20 @@ def fresh_database(admin_url: str, home: Path) -> Iterator[str]:
             yield url
         finally:
             db_connection.reset()
-            with admin.cursor() as cursor:
-                cursor.execute(f'drop database if exists "{dbname}" with (force)')
-            admin.close()
+
+
+@pytest.fixture(scope="session")
+def fresh_database(pg_admin_url: str) -> FreshDatabase:
+    """``fresh_database(home)``: a context that creates an empty database, points
+    ``PLAYSTUDIO_DSN`` at it and ``PLAYSTUDIO_HOME`` at ``home``, and drops it afterwards.
+    Session-scoped, so that module fixtures and each Hypothesis example can have their own."""
+    return partial(_fresh_database, pg_admin_url)
 
 
 @pytest.fixture
-def warehouse(pg_admin_url: str, tmp_path: Path) -> Iterator[str]:
+def warehouse(fresh_database: FreshDatabase, tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database for one test, set as ``PLAYSTUDIO_DSN``; dropped afterwards."""
-    with fresh_database(pg_admin_url, tmp_path / "home") as url:
+    with fresh_database(tmp_path / "home") as url:
         yield url
 
 
@@ -86,3 +96,20 @@ def db(warehouse: str) -> Iterator[psycopg2.extensions.connection]:
         yield connection
     finally:
         connection.close()
+
+
+@pytest.fixture
+def embedded_server() -> Iterator[EmbeddedServer]:
+    """``embedded_server(home)``: the embedded server of ``home`` (not started), stopped and
+    removed with its state (``servers.remove_server``) after the test."""
+    servers: list[EmbeddedPostgres] = []
+
+    def make(home: Path) -> EmbeddedPostgres:
+        server = EmbeddedPostgres(home)
+        servers.append(server)
+        return server
+
+    yield make
+    with ExitStack() as cleanup:
+        for server in servers:
+            cleanup.callback(remove_server, server)

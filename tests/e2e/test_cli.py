@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import fresh_database
 from reference_model import gold_reference
 
 from playstudio_luigi.db.connection import connect
@@ -68,10 +67,10 @@ def test_readme_main_command_runs_the_sample_with_the_embedded_database(
 
 
 @pytest.fixture
-def two_databases(pg_admin_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
+def two_databases(fresh_database, tmp_path: Path) -> Iterator[tuple[str, str]]:
     with (
-        fresh_database(pg_admin_url, tmp_path / "a") as first,
-        fresh_database(pg_admin_url, tmp_path / "b") as second,
+        fresh_database(tmp_path / "a") as first,
+        fresh_database(tmp_path / "b") as second,
     ):
         yield first, second
 

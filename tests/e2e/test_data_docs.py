@@ -23,7 +23,6 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import fresh_database
 
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.operations.backfill import run_backfill
@@ -81,11 +80,11 @@ def _missing_column_workbook(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def site(fresh_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A warehouse loaded as the module docstring says, and its data docs (by the CLI)."""
     tmp = tmp_path_factory.mktemp("docs")
     with (
-        fresh_database(pg_admin_url, tmp / "home"),
+        fresh_database(tmp / "home"),
         pytest.MonkeyPatch.context() as patch,
     ):
         patch.setenv("PLAYSTUDIO_SOURCE", str(BUNDLED_SAMPLE))

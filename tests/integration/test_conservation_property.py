@@ -3,15 +3,13 @@ and no good row is lost on its way to gold."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import luigi
 import psycopg2
 import pytest
-from conftest import fresh_database
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playstudio_luigi import HourlyPipeline
@@ -21,7 +19,6 @@ from playstudio_luigi.testing import reset_warehouse, run, table_rows, write_wor
 pytestmark = pytest.mark.integration
 
 HOUR = datetime(2022, 4, 1, 22)
-EXAMPLES = int(os.environ.get("PLAYSTUDIO_PROPERTY_EXAMPLES", "6"))
 
 # Each bad kind: how to spoil a good (date, user, revenue, transaction_id) row.
 BAD_KINDS = {
@@ -47,12 +44,12 @@ rows = st.lists(
 
 
 @pytest.fixture(scope="module")
-def conn(pg_admin_url: str, tmp_path_factory) -> Iterator[psycopg2.extensions.connection]:
+def conn(fresh_database, tmp_path_factory) -> Iterator[psycopg2.extensions.connection]:
     config = luigi.configuration.get_config()
     # Judge rows one by one here: a batch-level rejection is tested elsewhere.
     config.set("playstudio", "max_reject_ratio", "1.0")
     try:
-        with fresh_database(pg_admin_url, tmp_path_factory.mktemp("home")):
+        with fresh_database(tmp_path_factory.mktemp("home")):
             connection = connect()
             connection.autocommit = True
             yield connection
@@ -61,11 +58,7 @@ def conn(pg_admin_url: str, tmp_path_factory) -> Iterator[psycopg2.extensions.co
         config.remove_option("playstudio", "max_reject_ratio")
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(settings.get_profile("warehouse"))
 @given(plan=rows)
 def test_every_row_is_loaded_or_quarantined(conn, tmp_path_factory, plan):
     reset_warehouse(conn)

@@ -9,19 +9,17 @@ from pathlib import Path
 
 import luigi
 import pytest
+from source_rows import tx
 
 from playstudio_luigi import DayPipeline, FiveMinutePipeline, HourlyPipeline, RangeDaily
 from playstudio_luigi.db import markers
+from playstudio_luigi.db.connection import connect
 from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing import run, table_rows, write_workbook
 
 pytestmark = pytest.mark.integration
 
 H22 = dt(2022, 4, 1, 22)
-
-
-def tx(i: int) -> str:
-    return f"00000000-0000-4000-8000-{i:012d}"
 
 
 @pytest.fixture
@@ -68,11 +66,9 @@ def test_a_bad_interval_fails_alone_and_the_rest_of_the_day_loads(db, two_hours)
     assert HourlyPipeline(hour=H22 + timedelta(hours=1)).complete()
 
 
-def test_bulk_and_per_interval_give_identical_rows_and_markers(pg_admin_url, tmp_path, monkeypatch):
-    from conftest import fresh_database
-
-    from playstudio_luigi.db.connection import connect
-
+def test_bulk_and_per_interval_give_identical_rows_and_markers(
+    fresh_database, tmp_path, monkeypatch
+):
     purchases = [
         (H22 + timedelta(seconds=53 * i), f"U{i % 9}", f"PriceInUSD={1 + i % 7}.99", tx(i))
         for i in range(270)
@@ -102,7 +98,7 @@ def test_bulk_and_per_interval_give_identical_rows_and_markers(pg_admin_url, tmp
     }  # fmt: skip
 
     def build(tasks: list[luigi.Task], home: Path) -> dict:
-        with fresh_database(pg_admin_url, home):
+        with fresh_database(home):
             assert run(tasks)
             connection = connect()
             try:

@@ -6,6 +6,7 @@ Each test gets fresh homes and stops (and removes) what it started in teardown.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -21,12 +22,15 @@ from pathlib import Path
 import psutil
 import psycopg2
 import pytest
+from servers import postgres_processes, remove_server
 
 from playstudio_luigi.db import embedded
 from playstudio_luigi.db.embedded import (
     EmbeddedPostgres,
     EmbeddedPostgresError,
     EmbeddedStatus,
+    processes,
+    runtime,
 )
 
 pytestmark = pytest.mark.integration
@@ -55,21 +59,12 @@ def _wait_dead(pid: int, timeout: float = 15) -> None:
         time.sleep(0.05)
 
 
-def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
-    """Live postgres processes working on ``data_dir`` (postmaster and children)."""
-    return [
-        p
-        for p in psutil.process_iter()
-        if p.pid != os.getpid() and embedded._belongs_to(p, data_dir)
-    ]
-
-
 def _postmasters(data_dir: Path) -> list[int]:
     """PIDs of live postmasters of ``data_dir``."""
     return [
         p.pid
         for p in psutil.process_iter()
-        if p.pid != os.getpid() and embedded._belongs_to(p, data_dir, postmaster=True)
+        if p.pid != os.getpid() and processes.belongs_to(p, data_dir, postmaster=True)
     ]
 
 
@@ -93,23 +88,6 @@ def _run_python(code: str, *, timeout: float = 180) -> subprocess.CompletedProce
         timeout=timeout,
         check=False,
     )
-
-
-def _destroy(home: Path) -> None:
-    """Stop the server of ``home`` and remove its state outside ``home``."""
-    pg = EmbeddedPostgres(home)
-    data_dir = pg.status().data_dir
-    try:
-        pg.stop()
-    finally:
-        # Belt and braces: nothing started by a (possibly failed) test may outlive it.
-        for process in _postgres_processes(data_dir):
-            process.kill()
-        socket_dir = embedded._socket_dir_for(data_dir)
-        if socket_dir != data_dir:
-            shutil.rmtree(socket_dir, ignore_errors=True)
-        if embedded.SYSTEM_ROOT in data_dir.parents:
-            shutil.rmtree(data_dir.parent, ignore_errors=True)
 
 
 @pytest.fixture
@@ -137,12 +115,12 @@ def make_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeHome]:
         return home
 
     yield make
-    try:
-        for home in homes:
-            _destroy(home)
-    finally:
+    with contextlib.ExitStack() as cleanup:
+        # Callbacks run last-in first-out: every server is removed before any base.
         for base in bases:
-            shutil.rmtree(base, ignore_errors=True)
+            cleanup.callback(shutil.rmtree, base, ignore_errors=True)
+        for home in homes:
+            cleanup.callback(remove_server, EmbeddedPostgres(home))
 
 
 def _assert_running(status: EmbeddedStatus, dsn: str) -> None:
@@ -202,7 +180,7 @@ def test_stop_then_start_keeps_data(make_home: MakeHome) -> None:
     status = pg.status()
     assert not status.running and status.pid is None and status.socket_dir is None
     assert not _alive(pid)
-    assert _postgres_processes(status.data_dir) == []
+    assert postgres_processes(status.data_dir) == []
     pg.stop()  # idempotent: no error when not running
 
     assert pg.start() == dsn
@@ -424,7 +402,7 @@ def test_non_root_caller_runs_everything_as_itself(make_home: MakeHome) -> None:
     info = json.loads(result.stdout)
     assert info["data_dir"] == str(home / "pgdata")
     assert psutil.Process(info["pid"]).username() == "nobody"
-    assert embedded._package_bin_dir() in Path(psutil.Process(info["pid"]).exe()).parents
+    assert runtime.package_bin_dir() in Path(psutil.Process(info["pid"]).exe()).parents
 
     stop = subprocess.run(
         [

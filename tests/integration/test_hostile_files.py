@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from faults import before_sheet_end, cli, cli_env, rewrite_sheet, run_cli
+from source_rows import tx
 
 from playstudio_luigi.source.bounds import MAX_PART_BYTES
 from playstudio_luigi.testing import PURCHASE_HEADER, table_rows, write_workbook
@@ -30,10 +31,6 @@ ONE_HOUR = ("--start", "2022-04-01T22", "--stop", "2022-04-01T23")
 #: Peak RSS of one hour's backfill on any of these inputs (measured: ~200 MB).
 MAX_RSS_MB = 600
 MAX_SECONDS = 180
-
-
-def tx(i: int) -> str:
-    return f"00000000-0000-4000-8000-{i:012d}"
 
 
 GOOD_PURCHASES = [

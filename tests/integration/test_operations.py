@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from source_rows import tx
 
 from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
 from playstudio_luigi.cli import main
@@ -24,10 +25,6 @@ from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 pytestmark = pytest.mark.integration
 
 H22 = dt(2022, 4, 1, 22)
-
-
-def tx(i: int) -> str:
-    return f"00000000-0000-4000-8000-{i:012d}"
 
 
 @pytest.fixture

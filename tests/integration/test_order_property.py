@@ -7,15 +7,13 @@ again (a plain repeat would be a no-op by design).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import fresh_database
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from playstudio_luigi import DayPipeline, FiveMinutePipeline, HourlyPipeline
@@ -53,7 +51,6 @@ TABLES = {
     "silver.silver_spins_hourly": ["app_hour", "user_id", "country", "total_spins"],
     "gold.aggregated_final_table": list(GOLD_COLUMNS),
 }
-EXAMPLES = int(os.environ.get("PLAYSTUDIO_PROPERTY_EXAMPLES", "6"))
 
 
 def snapshot(connection) -> dict[str, list[tuple]]:
@@ -62,14 +59,14 @@ def snapshot(connection) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def setup(
-    pg_admin_url: str, tmp_path_factory
+    fresh_database, tmp_path_factory
 ) -> Iterator[tuple[psycopg2.extensions.connection, dict]]:
     home = tmp_path_factory.mktemp("home")
     source = write_sample(
         Path(home) / "source.xlsx",
         SampleSpec(purchases=150, seed=11, start=START, hours=3, users=8),
     ).path
-    with fresh_database(pg_admin_url, home), pytest.MonkeyPatch.context() as patch:
+    with fresh_database(home), pytest.MonkeyPatch.context() as patch:
         patch.setenv("PLAYSTUDIO_SOURCE", str(source))
         assert run([HourlyPipeline(hour=h) for h in HOURS])
         connection = connect()
@@ -92,11 +89,7 @@ actions = st.lists(
 )
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(settings.get_profile("warehouse"))
 @given(plan=actions)
 def test_any_order_with_repeats_gives_the_clean_result(setup, plan):
     connection, expected = setup

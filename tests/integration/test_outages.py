@@ -5,10 +5,8 @@ settings bring a waiting run through, a rerun completes, and nothing is half-wri
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from datetime import datetime as dt
 from datetime import timedelta
 from pathlib import Path
@@ -32,7 +30,7 @@ from faults import (
 )
 from psycopg2 import sql
 
-from playstudio_luigi.db.embedded import SYSTEM_ROOT, EmbeddedPostgres
+from playstudio_luigi.db.embedded import EmbeddedPostgres
 from playstudio_luigi.testing import run, table_rows, write_workbook
 
 pytestmark = pytest.mark.integration
@@ -53,18 +51,11 @@ def expected(pg_admin_url: str, day_source: Path, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[tuple[EmbeddedPostgres, str]]:
+def own_server(tmp_path: Path, embedded_server) -> tuple[EmbeddedPostgres, str]:
     """A server of this test's own, to stop and start; its DSN carries a password (the
     server trusts its socket, so the password is never checked, only carried around)."""
-    server = EmbeddedPostgres(tmp_path / "pg")
-    dsn = server.start().replace("postgres@", f"postgres:{PASSWORD}@")
-    try:
-        yield server, dsn
-    finally:
-        data_dir = server.status().data_dir
-        server.stop()
-        if SYSTEM_ROOT in data_dir.parents:
-            shutil.rmtree(data_dir.parent, ignore_errors=True)
+    server = embedded_server(tmp_path / "pg")
+    return server, server.start().replace("postgres@", f"postgres:{PASSWORD}@")
 
 
 def _start_backfill(env: dict[str, str]) -> subprocess.Popen:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import luigi
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from source_rows import tx
 
 from playstudio_luigi import HourlyPipeline, intervals
 from playstudio_luigi.operations.invalidate import invalidate_range
@@ -30,11 +31,6 @@ from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 pytestmark = pytest.mark.integration
 
 H22, H23 = dt(2022, 4, 1, 22), dt(2022, 4, 1, 23)
-EXAMPLES = int(os.environ.get("PLAYSTUDIO_PROPERTY_EXAMPLES", "6"))
-
-
-def tx(i: int) -> str:
-    return f"00000000-0000-4000-8000-{i:012d}"
 
 
 BASE = [
@@ -200,11 +196,7 @@ edits = st.lists(
 )
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(settings.get_profile("warehouse"))
 @given(history=edits)
 def test_reconcile_after_any_history_equals_a_clean_run(db, source, history):
     reset_warehouse(db)

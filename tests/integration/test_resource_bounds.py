@@ -19,6 +19,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from faults import before_sheet_end, cli, cli_env, connected, rewrite_sheet, run_cli
+from source_rows import tx
 
 from playstudio_luigi.testing import table_rows, write_workbook
 
@@ -32,10 +33,6 @@ ONE_HOUR = ("backfill", "--start", "2022-04-01T22", "--stop", "2022-04-01T23")
 PADDING_RSS_MB = 1_000
 PURCHASES_RSS_MB = {100_000: 800, 1_000_000: 3_000}
 EXCEL_EPOCH = dt(1899, 12, 30)
-
-
-def tx(i: int) -> str:
-    return f"{i:08x}-0000-4000-8000-{i:012x}"
 
 
 def excel_serial(moment: dt) -> str:

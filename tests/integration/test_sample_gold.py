@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import psycopg2
 import pytest
-from conftest import fresh_database
 from reference_model import gold_reference
 
 from playstudio_luigi import testing
@@ -27,10 +26,10 @@ GOLD_COLUMNS = list(testing.GOLD_COLUMNS)
 
 
 @pytest.fixture(scope="module")
-def loaded(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def loaded(fresh_database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One database with the bundled sample backfilled once (shared by this module's tests)."""
     with (
-        fresh_database(pg_admin_url, tmp_path_factory.mktemp("home")) as url,
+        fresh_database(tmp_path_factory.mktemp("home")) as url,
         pytest.MonkeyPatch.context() as patch,
     ):
         patch.setenv("PLAYSTUDIO_SOURCE", str(SAMPLE))

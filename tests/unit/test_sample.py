@@ -361,7 +361,7 @@ def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["--out", str(tmp_path / "bad.xlsx"), "--hours", "0"]) == 2
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(
     purchases=st.integers(1, 200),
     hours=st.integers(1, 10),

@@ -1,0 +1,90 @@
+"""Where PGDATA lives (in ``home``, or under ``SYSTEM_ROOT`` as root) and creating the cluster."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from playstudio_luigi.db.embedded.commands import RunAs, run_command
+from playstudio_luigi.db.embedded.constants import INITDB_TIMEOUT, SUPERUSER, SYSTEM_ROOT
+from playstudio_luigi.db.embedded.errors import EmbeddedPostgresError
+from playstudio_luigi.db.embedded.processes import kill_orphans
+from playstudio_luigi.db.embedded.runtime import make_dir, traversable_by
+
+
+def home_hash(home: Path) -> str:
+    """A short, stable name for ``home`` (its system data directory, its socket directory)."""
+    return hashlib.sha256(str(home).encode()).hexdigest()[:16]
+
+
+def system_data_dir(home: Path) -> Path:
+    return SYSTEM_ROOT / "data" / home_hash(home) / "pgdata"
+
+
+def locate_data_dir(home: Path, run_as: RunAs | None) -> Path:
+    """The real PGDATA. Stable once created: an existing cluster is never relocated."""
+    local = home / "pgdata"
+    if os.geteuid() != 0:
+        return local
+    system = system_data_dir(home)
+    if system.exists():
+        return system
+    if local.exists():
+        return local
+    return local if traversable_by(home, run_as) else system
+
+
+def initdb(home: Path, data_dir: Path, bin_dir: Path, run_as: RunAs | None) -> None:
+    """Create the cluster unless it exists. initdb runs in a scratch dir renamed at the end,
+    so an interrupted initdb never leaves a half-made PGDATA behind."""
+    if (data_dir / "PG_VERSION").is_file():
+        return
+    # A server whose PGDATA was deleted under it keeps running; it must not share our
+    # socket or keep writing. Its processes still report the old path as their cwd.
+    kill_orphans(data_dir)
+
+    parent = data_dir.parent
+    if parent != home:
+        # Explicit modes: the server user must traverse these whatever root's umask.
+        make_dir(parent.parent, 0o755)
+        make_dir(parent, 0o755)
+        with contextlib.suppress(OSError):
+            (parent / "HOME").write_text(f"{home}\n")
+    for leftover in parent.glob(f"{data_dir.name}.initdb-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    if data_dir.exists():
+        if not data_dir.is_dir() or any(data_dir.iterdir()):
+            raise EmbeddedPostgresError(
+                f"{data_dir} exists but is not a PostgreSQL data directory "
+                "(no PG_VERSION); move it away and retry"
+            )
+        data_dir.rmdir()
+
+    scratch = parent / f"{data_dir.name}.initdb-{os.getpid()}"
+    scratch.mkdir(mode=0o700)
+    try:
+        if run_as is not None:
+            os.chown(scratch, run_as.uid, run_as.gid)
+        rc, output = run_command(
+            [
+                bin_dir / "initdb",
+                "-D",
+                scratch,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "-U",
+                SUPERUSER,
+            ],
+            run_as,
+            INITDB_TIMEOUT,
+        )
+        if rc != 0:
+            raise EmbeddedPostgresError(f"initdb failed (exit {rc}):\n{output}")
+        os.rename(scratch, data_dir)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
