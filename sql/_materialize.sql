@@ -5,7 +5,7 @@
 delete from {{ target }}
 where {{ interval_column }} = any(%({{ interval_param }})s::timestamp[]);
 
-insert into {{ target }} as current (
+insert into {{ target }}{{ ' as current' if keep_first }} (
     {{ columns | join(', ') }}
 )
 select {{ columns | join(', ') }}
