@@ -1,23 +1,27 @@
 """Data checks on silver and gold, in the spirit of dbt tests.
 
 Each check is a SQL template under ``sql/checks/<layer>/<name>.sql`` that selects the rows that
-fail it for one interval; no row means pass. Each has a severity: a failing ``error`` check
-rolls back the task's transaction and fails the task (the layer stays exactly as before), a
-failing ``warn`` check is recorded and the task goes on. Every result, pass or fail, lands in
-``ops.check_results`` with the interval, the failing-row count and a small sample.
+fail it for one interval; no row means pass. The file opens with the check's severity and
+description (``-- severity: error``, ``-- description: ...``), and :data:`CHECKS` is read from
+the files once, at import. A failing ``error`` check rolls back the task's transaction and fails
+the task (the layer stays exactly as before), a failing ``warn`` check is recorded and the task
+goes on. Every result, pass or fail, lands in ``ops.check_results`` with the interval, the
+failing-row count and a small sample.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from importlib.resources import files
+from typing import Any, Literal, get_args
 
 import psycopg2.extensions
 from psycopg2.extras import Json
 
-from playstudio_luigi.db.sql import render
+from playstudio_luigi.db.sql import render, template_names
 
 Severity = Literal["error", "warn"]
 
@@ -57,51 +61,57 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-CHECKS: tuple[Check, ...] = (
-    Check("silver_purchases", "not_null", "error", "key and values present"),
-    Check("silver_purchases", "unique_transaction_id", "error", "one row per transaction_id"),
-    Check("silver_purchases", "revenue_positive", "error", "revenue > 0"),
-    Check("silver_purchases", "in_interval", "error", "rows lie in their interval and hour"),
-    Check(
-        "silver_purchases",
-        "reconciles_with_bronze",
-        "error",
-        "every bronze transaction is in silver, and silver holds nothing else",
-    ),
-    Check("silver_spins_hourly", "unique_key", "error", "one row per (hour, user, country)"),
-    Check("silver_spins_hourly", "spins_non_negative", "error", "total_spins >= 0"),
-    Check("silver_spins_hourly", "country_accepted", "error", "two-letter country codes"),
-    Check(
-        "silver_spins_hourly",
-        "reconciles_with_bronze",
-        "error",
-        "per key, silver spins = sum of bronze spins",
-    ),
-    Check("gold", "unique_key", "error", "one row per (app_hour, user_id)"),
-    Check("gold", "not_null", "error", "no null column"),
-    Check("gold", "country_accepted", "error", "two-letter code or UNKNOWN"),
-    Check("gold", "non_negative", "error", "money and counts >= 0"),
-    Check(
-        "gold",
-        "daily_at_least_hourly",
-        "error",
-        "total_revenue_per_user_daily >= total_revenue_hourly",
-    ),
-    Check(
-        "gold",
-        "revenue_equals_avg_times_count",
-        "error",
-        "total_revenue_hourly = avg x count, to the cent",
-    ),
-    Check(
-        "gold",
-        "purchases_match_silver",
-        "error",
-        "purchase counts and revenue = silver's distinct transactions",
-    ),
-    Check("gold", "spins_match_silver", "error", "spins = silver spins, rounded half up"),
-    Check("gold", "daily_matches_silver", "error", "daily revenue = silver revenue of the day"),
-)
+#: A check file opens with its metadata: ``-- severity: error`` and ``-- description: ...``.
+_HEADER_LINE = re.compile(r"--\s*(?P<key>severity|description)\s*:\s*(?P<value>.*?)\s*$")
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
+
+
+def check_header(text: str, template: str = "<check>") -> tuple[Severity, str]:
+    """``(severity, description)`` from the leading ``--`` comment lines of a check's SQL;
+    ``ValueError`` if either is missing or the severity is not one of :data:`SEVERITIES`."""
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("--"):
+            break
+        match = _HEADER_LINE.match(line)
+        if match:
+            found[match["key"]] = match["value"]
+    severity, description = found.get("severity"), found.get("description")
+    if severity not in SEVERITIES:
+        raise ValueError(f"{template}: severity must be one of {SEVERITIES}, not {severity!r}")
+    if not description:
+        raise ValueError(f"{template}: no '-- description:' line")
+    if "%" in description:  # the header is part of the SQL psycopg2 interpolates
+        raise ValueError(f"{template}: '%' in the description")
+    return severity, description
+
+
+def check_templates() -> list[str]:
+    """Every check file, ``checks/<layer>/<name>.sql`` (``_``-prefixed files are helpers)."""
+    return [
+        name
+        for name in template_names("checks")
+        if name.count("/") == 2 and not name.rsplit("/", 1)[1].startswith("_")
+    ]
+
+
+def load_checks() -> tuple[Check, ...]:
+    """The SQL checks, read from their files: in layer order (``LAYER_TABLES``), then by name."""
+    root = files("playstudio_luigi.sql")
+    loaded = []
+    for template in check_templates():
+        _, layer, filename = template.split("/")
+        if layer not in LAYER_TABLES:
+            raise ValueError(f"{template}: unknown layer {layer!r} (see LAYER_TABLES)")
+        text = root.joinpath(template).read_text(encoding="utf-8")
+        severity, description = check_header(text, template)
+        loaded.append(Check(layer, filename.removesuffix(".sql"), severity, description))
+    order = list(LAYER_TABLES)
+    return tuple(sorted(loaded, key=lambda check: (order.index(check.layer), check.name)))
+
+
+CHECKS: tuple[Check, ...] = load_checks()
 
 # Checks made while validating source rows (not SQL): recorded like the others.
 INGEST_CHECKS: dict[str, Check] = {

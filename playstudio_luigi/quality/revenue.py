@@ -1,4 +1,9 @@
-"""Parsing the source's revenue strings such as ``PriceInUSD=4.99``."""
+"""Parsing the source's revenue strings such as ``PriceInUSD=4.99``.
+
+The format is defined once, here, from its two parts; Python (``REVENUE_PATTERN``, with named
+groups) and PostgreSQL (``SQL_AMOUNT_PATTERN``, a POSIX regular expression bound as a parameter
+of ``sql/silver/silver_purchases.sql``) both use a pattern derived from it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 # The currency is part of the key; the amount is a plain decimal with at most two places.
-REVENUE_PATTERN = r"^\s*PriceIn(?P<currency>[A-Z]{3})=(?P<amount>[0-9]+(?:\.[0-9]{1,2})?)\s*$"
+_CURRENCY = r"[A-Z]{3}"
+_AMOUNT = r"[0-9]+(?:\.[0-9]{1,2})?"
+
+
+def _revenue_pattern(currency: str, amount: str) -> str:
+    """The whole revenue string, surrounding blanks allowed, with the two parts as given."""
+    return rf"^\s*PriceIn{currency}={amount}\s*$"
+
+
+REVENUE_PATTERN = _revenue_pattern(f"(?P<currency>{_CURRENCY})", f"(?P<amount>{_AMOUNT})")
+#: The same format for PostgreSQL's ``substring(text from pattern)``: one capture group, the
+#: amount (named groups are Python-only; ``(?:...)`` and ``\s`` are valid in PostgreSQL AREs).
+SQL_AMOUNT_PATTERN = _revenue_pattern(_CURRENCY, f"({_AMOUNT})")
 _REVENUE_RE = re.compile(REVENUE_PATTERN)
 
 

@@ -10,6 +10,7 @@ import luigi
 import psycopg2.errors
 import psycopg2.extensions
 
+from playstudio_luigi.db import models
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, IntervalTask, Written
@@ -36,16 +37,15 @@ class BronzeTask(IntervalTask):
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
     ) -> Written:
         layout = self.layout
-        context = {
-            "table": layout.bronze_table,
-            "staging_table": layout.staging_table,
-            "distinct_key": layout.distinct_key,
-            "value_columns": [f for f in layout.fields if f not in ("event_time", "user_id")],
-        }
-        params = {"starts": list(starts), "sheet": layout.name}
-        cursor.execute(render("bronze/load.sql", **context), params)
+        models.materialize(cursor, models.bronze(layout), starts, sheet=layout.name)
+        conservation = render(
+            "bronze/conservation.sql",
+            table=layout.bronze_table,
+            staging_table=layout.staging_table,
+            distinct_key=layout.distinct_key,
+        )
         try:
-            cursor.execute(render("bronze/conservation.sql", **context), params)
+            cursor.execute(conservation, {"starts": list(starts), "sheet": layout.name})
         except psycopg2.errors.CheckViolation as exc:
             raise ConservationError(
                 f"{layout.name} {self._label(starts)}: source rows != loaded + "

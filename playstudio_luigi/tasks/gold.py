@@ -10,6 +10,7 @@ from typing import Any
 import luigi
 import psycopg2.extensions
 
+from playstudio_luigi.db import models
 from playstudio_luigi.db.locks import lock_day
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import ONE_DAY, five_minute_starts, floor_day
@@ -42,8 +43,7 @@ class GoldAggregate(HourTask):
         # commits between the refresh and its checks.
         for day in days_of(starts):
             lock_day(cursor, day, shared=False)
-        cursor.execute(render("gold/aggregated_final_table.sql"), {"hours": list(starts)})
-        gold_rows = Counter(row[0] for row in cursor.fetchall())
+        gold_rows = Counter(hour for (hour,) in models.materialize(cursor, models.GOLD, starts))
         if len(starts) > 1:
             # the daily refresh joins the rows just inserted
             analyze(cursor, self.writes, gold_rows.total())

@@ -10,8 +10,8 @@ import luigi
 import psycopg2.extensions
 from psycopg2 import sql
 
+from playstudio_luigi.db import models
 from playstudio_luigi.db.locks import lock_day
-from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import floor_day
 from playstudio_luigi.quality.checks import CheckResult, run_checks
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, Written
@@ -52,7 +52,7 @@ class SilverPurchases(FiveMinuteTask):
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
     ) -> Written:
         lock_days(cursor, starts)
-        cursor.execute(render("silver/silver_purchases.sql"), {"starts": list(starts)})
+        models.materialize(cursor, models.SILVER_PURCHASES, starts)
         return silver_rows(cursor, "silver_purchases", "interval_start", starts)
 
     def check(
@@ -76,7 +76,7 @@ class SilverSpins(HourTask):
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
     ) -> Written:
         lock_days(cursor, starts)
-        cursor.execute(render("silver/silver_spins_hourly.sql"), {"hours": list(starts)})
+        models.materialize(cursor, models.SILVER_SPINS, starts)
         return silver_rows(cursor, "silver_spins_hourly", "app_hour", starts)
 
     def check(

@@ -1,5 +1,6 @@
--- Conservation per interval and sheet: every staged source row is either in bronze or in
--- quarantine. Recorded in ops.interval_loads, whose check constraint refuses any imbalance.
+-- Operation, not a model: conservation per interval and sheet. Every staged source row is
+-- either in bronze or in quarantine; the counts are recorded in ops.interval_loads, whose check
+-- constraint refuses any imbalance.
 with starts as (
     select unnest(%(starts)s::timestamp[]) as interval_start
 ),

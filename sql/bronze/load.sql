@@ -1,8 +1,5 @@
 -- Bronze for a set of intervals: the staged rows that validation accepted, values untouched.
 -- Grain: one row per accepted source row.
-delete from bronze.{{ table }}
-where interval_start = any(%(starts)s::timestamp[]);
-
 with staged as (
     select *
     from staging.{{ staging_table }}
@@ -37,11 +34,4 @@ final as (
     )
 )
 
-insert into bronze.{{ table }} (
-    interval_start, event_time, user_id,
-{% for column in value_columns %}
-    {{ column }},
-{% endfor %}
-    source_path, source_sha256, source_sheet, source_row, extracted_at
-)
-select * from final;
+select * from final

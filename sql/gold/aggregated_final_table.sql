@@ -1,8 +1,5 @@
 -- Gold for a set of hours. Grain: one row per (app_hour, user_id) with spins or purchases that
 -- hour.
-delete from gold.aggregated_final_table
-where app_hour = any(%(hours)s::timestamp[]);
-
 with spins as (
     select app_hour, user_id, country, total_spins
     from silver.silver_spins_hourly
@@ -61,9 +58,4 @@ final as (
     left join purchases_per_user using (app_hour, user_id)
 )
 
-insert into gold.aggregated_final_table (
-    app_hour, user_id, country, total_spins_hourly, total_revenue_hourly,
-    amount_purchases_hourly, avg_revenue_per_purchase_hourly, total_revenue_per_user_daily
-)
 select * from final
-returning app_hour;

@@ -1,3 +1,6 @@
+-- Operation, not a model: it updates rows that gold/aggregated_final_table.sql materialised,
+-- since a day's total is known only once every hour of the day is in (GoldAggregate runs it
+-- after the model, under the day's lock).
 -- total_revenue_per_user_daily on every gold row of the UTC days [days_from, days_to):
 -- the user's revenue over the whole day, from silver. Plain range predicates on app_hour: the
 -- planner estimates them well (an expression filter on date_trunc made it expect a handful of

@@ -1,10 +1,9 @@
 -- Silver purchases of a set of 5-minute intervals. Grain: one row per transaction_id.
 -- Exact duplicates collapse to one row; if a transaction_id also exists in another interval,
 -- the earliest occurrence (event time, then source row) wins, whatever order intervals load in
--- and however many load together. source_copies counts the copies in the winner's interval.
-delete from silver.silver_purchases
-where interval_start = any(%(starts)s::timestamp[]);
-
+-- and however many load together (the materialisation keeps the first on conflict).
+-- source_copies counts the copies in the winner's interval. The revenue format arrives as the
+-- bound parameter revenue_pattern (quality/revenue.py), whose one capture group is the amount.
 with bronze as (
     select *
     from bronze.bronze_purchases
@@ -19,7 +18,7 @@ parsed as (
         date_trunc('hour', event_time) as app_hour,
         interval_start,
         btrim(user_id) as user_id,
-        substring(revenue from '^\s*PriceIn[A-Z]{3}=([0-9.]+)\s*$')::numeric(14, 2) as revenue,
+        substring(revenue from %(revenue_pattern)s)::numeric(14, 2) as revenue,
         source_path,
         source_sha256,
         source_sheet,
@@ -45,21 +44,4 @@ final as (
     where copy_rank = 1
 )
 
-insert into silver.silver_purchases as current (
-    transaction_id, event_time, app_hour, interval_start, user_id, revenue,
-    source_path, source_sha256, source_sheet, source_row, source_copies
-)
 select * from final
-on conflict (transaction_id) do update
-    set event_time = excluded.event_time,
-        app_hour = excluded.app_hour,
-        interval_start = excluded.interval_start,
-        user_id = excluded.user_id,
-        revenue = excluded.revenue,
-        source_path = excluded.source_path,
-        source_sha256 = excluded.source_sha256,
-        source_sheet = excluded.source_sheet,
-        source_row = excluded.source_row,
-        source_copies = excluded.source_copies,
-        loaded_at = now()
-    where (excluded.event_time, excluded.source_row) < (current.event_time, current.source_row);

@@ -1,8 +1,5 @@
 -- Silver spins of a set of hours. Grain: one row per (app_hour, user_id, country);
 -- rows repeating the same key are summed.
-delete from silver.silver_spins_hourly
-where app_hour = any(%(hours)s::timestamp[]);
-
 with bronze as (
     select *
     from bronze.bronze_spins_hourly
@@ -21,7 +18,4 @@ final as (
     group by 1, 2, 3
 )
 
-insert into silver.silver_spins_hourly (
-    app_hour, user_id, country, total_spins, source_rows, source_sha256
-)
-select * from final;
+select * from final

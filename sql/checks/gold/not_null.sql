@@ -1,3 +1,5 @@
+-- severity: error
+-- description: no null column
 select app_hour, user_id
 from gold.aggregated_final_table
 where app_hour = any(%(hours)s::timestamp[])

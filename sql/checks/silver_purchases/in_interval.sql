@@ -1,3 +1,5 @@
+-- severity: error
+-- description: rows lie in their interval and hour
 -- Each row lies in the interval it is filed under, and app_hour is its event's hour.
 select transaction_id, event_time, app_hour, interval_start
 from silver.silver_purchases

@@ -1,3 +1,5 @@
+-- severity: error
+-- description: key and values present
 -- Every silver purchase of the interval has its key and values.
 select transaction_id, event_time, user_id, revenue
 from silver.silver_purchases

@@ -1,3 +1,5 @@
+-- severity: error
+-- description: every bronze transaction is in silver, and silver holds nothing else
 -- Every transaction loaded to bronze for the interval is in silver (here, or under an earlier
 -- interval when that occurrence came first), and silver holds nothing bronze did not.
 with bronze_ids as (

@@ -1,3 +1,5 @@
+-- severity: error
+-- description: revenue > 0
 -- Money is positive: a purchase of 0 or less is not a purchase.
 select transaction_id, revenue
 from silver.silver_purchases

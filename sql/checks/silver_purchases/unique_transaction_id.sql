@@ -1,3 +1,5 @@
+-- severity: error
+-- description: one row per transaction_id
 -- One row per transaction_id.
 select transaction_id, count(*) as copies
 from silver.silver_purchases

@@ -1,3 +1,5 @@
+-- severity: error
+-- description: two-letter country codes
 -- Accepted values: two upper-case letters.
 select app_hour, user_id, country
 from silver.silver_spins_hourly
