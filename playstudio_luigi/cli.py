@@ -14,6 +14,7 @@ from playstudio_luigi.datadocs import build_site
 from playstudio_luigi.datadocs.collect import loaded_range
 from playstudio_luigi.db.connection import connect, transaction
 from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from playstudio_luigi.db.migrations import WarehouseTooNewError
 from playstudio_luigi.db.roles import create_roles
 from playstudio_luigi.intervals import utcnow
 from playstudio_luigi.operations.backfill import run_backfill, run_demo
@@ -308,6 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except config.ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except WarehouseTooNewError as exc:  # nothing was touched; the message says what to do
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -51,7 +51,7 @@ def database_url() -> str:
 
 
 def connect() -> psycopg2.extensions.connection:
-    """A new connection (UTC session), with the warehouse schema created if needed."""
+    """A new connection (UTC session), the warehouse migrated to this code's schema if need be."""
     dsn = database_url()
     try:
         connection = psycopg2.connect(dsn, options=_SESSION_OPTIONS)
@@ -59,9 +59,13 @@ def connect() -> psycopg2.extensions.connection:
         raise _unavailable("cannot connect to PostgreSQL at", dsn, exc) from None
     key = (os.getpid(), dsn)
     if key not in _schema_ready:
-        from playstudio_luigi.db.schema import ensure_schema
+        from playstudio_luigi.db.migrations import ensure_schema
 
-        ensure_schema(connection)
+        try:
+            ensure_schema(connection)
+        except BaseException:
+            connection.close()
+            raise
         _schema_ready.add(key)
     return connection
 

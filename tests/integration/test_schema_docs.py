@@ -24,6 +24,7 @@ def test_every_table_and_column_has_a_comment(db):
         "silver.silver_spins_hourly",
         "gold.aggregated_final_table",
         "ops.quarantine",
+        "ops.schema_migrations",
     }
     assert {t.schema for t in tables} == set(SCHEMAS)
     for table in tables:
