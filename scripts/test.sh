@@ -27,7 +27,7 @@ from playstudio_luigi.db.sql import render
 from luigi.configuration import get_config
 where = pathlib.Path(playstudio_luigi.__file__).resolve()
 assert "site-packages" in where.parts, f"not the installed package: {where}"
-assert "aggregated_final_table" in render("gold/aggregated_final_table.sql")
+assert "aggregated_final_table" in render("migrations/0001_baseline.sql")
 assert get_config().getint("retcode", "task_failed") == 30
 from importlib.resources import files
 from playstudio_luigi.datadocs.site import PAGES
