@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from faults import scratch_database
+from faults import day_export, scratch_database
 from hypothesis import HealthCheck, settings
 from servers import remove_server
 
@@ -96,6 +96,12 @@ def db(warehouse: str) -> Iterator[psycopg2.extensions.connection]:
         yield connection
     finally:
         connection.close()
+
+
+@pytest.fixture(scope="session")
+def day_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reliability suites' day of exports (``faults.day_export``), written once."""
+    return day_export(tmp_path_factory.mktemp("day") / "day.xlsx")
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extensions
+from source_rows import tx
 
 from playstudio_luigi.testing import GOLD_COLUMNS, table_rows
 
@@ -292,7 +293,7 @@ def day_export(path: Path) -> Path:
     purchases = workbook["Purchases"]
     for i in range(12):
         when = datetime(2022, 4, 1, 2 * i, 7, 30)
-        purchases.append([when, f"BAD{i}", "PriceInEUR=1.00", f"00000000-0000-4000-8000-{i:012d}"])
+        purchases.append([when, f"BAD{i}", "PriceInEUR=1.00", tx(i)])
         purchases.append([when, f"BAD{i}", "PriceInUSD=1.00", f"not-a-uuid-{i}"])
     purchases.append(["yesterday", "BADDATE", "PriceInUSD=1.00", "undated"])
     workbook.save(path)

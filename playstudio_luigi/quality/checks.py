@@ -3,9 +3,9 @@
 Each check is a SQL template under ``sql/checks/<layer>/<name>.sql`` that selects the rows that
 fail it for one interval; no row means pass. The file opens with the check's severity and
 description (``-- severity: error``, ``-- description: ...``), and :data:`CHECKS` is read from
-the files once, at import. A failing ``error`` check rolls back the task's transaction and fails
-the task (the layer stays exactly as before), a failing ``warn`` check is recorded and the task
-goes on. Every result, pass or fail, lands in ``ops.check_results`` with the interval, the
+the files once, on first use. A failing ``error`` check rolls back the task's transaction and
+fails the task (the layer stays exactly as before), a failing ``warn`` check is recorded and the
+task goes on. Every result, pass or fail, lands in ``ops.check_results`` with the interval, the
 failing-row count and a small sample.
 """
 
@@ -111,7 +111,23 @@ def load_checks() -> tuple[Check, ...]:
     return tuple(sorted(loaded, key=lambda check: (order.index(check.layer), check.name)))
 
 
-CHECKS: tuple[Check, ...] = load_checks()
+#: The SQL checks (:func:`load_checks`), read on first use, so that importing the package
+#: needs no SQL files (the embedded server's tools run where only the code is on the path).
+CHECKS: tuple[Check, ...]
+
+
+def _registered() -> tuple[Check, ...]:
+    """:data:`CHECKS` as the module holds it now (tests may replace it)."""
+    if "CHECKS" not in globals():
+        globals()["CHECKS"] = load_checks()
+    return globals()["CHECKS"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CHECKS":
+        return _registered()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Checks made while validating source rows (not SQL): recorded like the others.
 INGEST_CHECKS: dict[str, Check] = {
@@ -164,7 +180,7 @@ class CheckFailedError(RuntimeError):
 
 
 def checks_for(layer: str) -> list[Check]:
-    return [check for check in CHECKS if check.layer == layer]
+    return [check for check in _registered() if check.layer == layer]
 
 
 def run_checks(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import luigi
 import pytest
+from source_rows import tx
 from webhook_server import FakeSlack, Reply
 
 from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
@@ -22,7 +23,7 @@ from playstudio_luigi.testing import run, write_workbook
 pytestmark = pytest.mark.integration
 
 HOUR = dt(2022, 4, 1, 22)
-UUID = "00000000-0000-4000-8000-000000000001"
+UUID = tx(1)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from source_rows import tx
 
 from playstudio_luigi import HourlyPipeline
 from playstudio_luigi.quality import checks
@@ -15,7 +16,7 @@ from playstudio_luigi.testing import GOLD_COLUMNS, run, table_rows, write_workbo
 
 pytestmark = pytest.mark.integration
 
-T1, T2 = (f"00000000-0000-4000-8000-00000000000{i}" for i in (1, 2))
+T1, T2 = (tx(i) for i in (1, 2))
 HOUR, DAY = dt(2022, 4, 1, 22), dt(2022, 4, 1)
 INTERVAL = dt(2022, 4, 1, 22, 0)
 PARAMS = {

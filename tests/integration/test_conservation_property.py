@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from source_rows import tx
 
 from playstudio_luigi import HourlyPipeline
 from playstudio_luigi.db.connection import connect
@@ -68,7 +69,7 @@ def test_every_row_is_loaded_or_quarantined(conn, tmp_path_factory, plan):
             HOUR + timedelta(seconds=second),
             user,
             f"PriceInUSD={price}",
-            f"00000000-0000-4000-8000-{index:012d}",
+            tx(index),
         )
         excel_row = index + 2
         if bad_kind is None:

@@ -37,7 +37,6 @@ from faults import (
     cli,
     cli_env,
     connected,
-    day_export,
     differences,
     marker_count,
     marker_count_in,
@@ -56,11 +55,6 @@ BASE_SEED = int(os.environ.get("PLAYSTUDIO_FAULT_SEED", datetime.now(UTC).strfti
 HOURS = int(os.environ.get("PLAYSTUDIO_FAULT_HOURS", "6"))
 DAY = ("--start", "2022-04-01T00", "--stop", f"2022-04-{1 + HOURS // 24:02d}T{HOURS % 24:02d}")
 MARKERS_PER_HOUR = 53  # 54 tasks, the pipeline shares its gold marker
-
-
-@pytest.fixture(scope="module")
-def day_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return day_export(tmp_path_factory.mktemp("crash") / "day.xlsx")
 
 
 @pytest.fixture(scope="module")

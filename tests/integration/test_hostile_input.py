@@ -10,6 +10,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from source_rows import tx
 
 from playstudio_luigi import HourlyPipeline
 from playstudio_luigi.testing import PURCHASE_HEADER, SPIN_HEADER, run, table_rows
@@ -18,10 +19,6 @@ pytestmark = pytest.mark.integration
 
 HOUR = dt(2022, 4, 1, 22)
 CLEAN_PREFIX = 1500
-
-
-def uuid(i: int) -> str:
-    return f"00000000-0000-4000-8000-{i:012d}"
 
 
 def error_cell(sheet, row: int, column: int, code: str) -> None:
@@ -38,35 +35,35 @@ def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # 1,500 clean rows first (row 2..1501): readers that guess types from the top are fooled.
     for i in range(CLEAN_PREFIX):
         moment = HOUR + timedelta(seconds=i % 290)
-        purchases.append([moment, f"U{i % 7}", "PriceInUSD=1.00", uuid(i)])
+        purchases.append([moment, f"U{i % 7}", "PriceInUSD=1.00", tx(i)])
     bad_and_odd = [
         # row 1502: numeric user id and transaction id after the clean prefix
         [HOUR + timedelta(minutes=1), 12345, "PriceInUSD=1.00", 7],
         # 1503: text in the date column
-        ["2022-04-01 22:01:00", "U1", "PriceInUSD=1.00", uuid(9001)],
+        ["2022-04-01 22:01:00", "U1", "PriceInUSD=1.00", tx(9001)],
         # 1504: a formula error in revenue (written below)
-        [HOUR + timedelta(minutes=1), "U1", None, uuid(9002)],
+        [HOUR + timedelta(minutes=1), "U1", None, tx(9002)],
         # 1505: empty strings
-        [HOUR + timedelta(minutes=1), "", "", uuid(9003)],
+        [HOUR + timedelta(minutes=1), "", "", tx(9003)],
         # 1506: SQL-looking transaction id, stored verbatim in quarantine
         [HOUR + timedelta(minutes=1), "U1", "PriceInUSD=1.00", "'); drop table x; --"],
         # 1507: valid: whitespace-padded ids, trimmed in silver
-        [HOUR + timedelta(minutes=2), "  PADDED1 ", "PriceInUSD=2.00", f" {uuid(9004)} "],
+        [HOUR + timedelta(minutes=2), "  PADDED1 ", "PriceInUSD=2.00", f" {tx(9004)} "],
         # 1508: valid: non-ASCII and SQL-looking user ids load verbatim
-        [HOUR + timedelta(minutes=2), "Jürgen_東京", "PriceInUSD=3.00", uuid(9005)],
-        [HOUR + timedelta(minutes=2), "Robert');DROP--", "PriceInUSD=4.00", uuid(9006)],
+        [HOUR + timedelta(minutes=2), "Jürgen_東京", "PriceInUSD=3.00", tx(9005)],
+        [HOUR + timedelta(minutes=2), "Robert');DROP--", "PriceInUSD=4.00", tx(9006)],
         # 1510: wrong currency, zero, above the ceiling, three decimals
-        [HOUR + timedelta(minutes=3), "U1", "PriceInEUR=1.00", uuid(9007)],
-        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=0", uuid(9008)],
-        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=99999", uuid(9009)],
-        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=1.999", uuid(9010)],
+        [HOUR + timedelta(minutes=3), "U1", "PriceInEUR=1.00", tx(9007)],
+        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=0", tx(9008)],
+        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=99999", tx(9009)],
+        [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=1.999", tx(9010)],
         # 1514: an exact duplicate of row 2 (loaded, deduplicated), then a conflicting one
-        [HOUR, "U0", "PriceInUSD=1.00", uuid(0)],
-        [HOUR + timedelta(minutes=7), "U9", "PriceInUSD=5.00", uuid(0)],
+        [HOUR, "U0", "PriceInUSD=1.00", tx(0)],
+        [HOUR + timedelta(minutes=7), "U9", "PriceInUSD=5.00", tx(0)],
         # 1516: a row without a readable date: no interval, quarantined once
-        ["yesterday", "U1", "PriceInUSD=1.00", uuid(9011)],
+        ["yesterday", "U1", "PriceInUSD=1.00", tx(9011)],
         # 1517: far outside the processed hour (another interval; not processed here)
-        [dt(2099, 1, 1), "U1", "PriceInUSD=1.00", uuid(9012)],
+        [dt(2099, 1, 1), "U1", "PriceInUSD=1.00", tx(9012)],
     ]
     for row in bad_and_odd:
         purchases.append(row)
@@ -124,7 +121,7 @@ def test_hostile_workbook(db, hostile):
         ("Purchases", 1515): (
             i5,
             [
-                f"transaction_id '{uuid(0)}' conflicts with row 2: same id, different "
+                f"transaction_id '{tx(0)}' conflicts with row 2: same id, different "
                 "content; the first occurrence wins"
             ],
         ),
@@ -149,9 +146,9 @@ def test_hostile_workbook(db, hostile):
 
     # Every good row reaches gold: the clean prefix, the padded, non-ASCII and SQL-looking ids.
     silver = dict(table_rows(db, "silver.silver_purchases", ["transaction_id", "user_id"]))
-    assert silver[uuid(9004)] == "PADDED1"
-    assert silver[uuid(9005)] == "Jürgen_東京"
-    assert silver[uuid(9006)] == "Robert');DROP--"
+    assert silver[tx(9004)] == "PADDED1"
+    assert silver[tx(9005)] == "Jürgen_東京"
+    assert silver[tx(9006)] == "Robert');DROP--"
     good = CLEAN_PREFIX + 3
     assert len(silver) == good
     with db.cursor() as cursor:
@@ -183,8 +180,8 @@ def test_too_many_bad_rows_fail_the_batch_and_write_nothing(db, tmp_path, monkey
     from playstudio_luigi.quality.checks import CheckFailedError
     from playstudio_luigi.testing import write_workbook
 
-    rows = [(HOUR + timedelta(seconds=i), "U1", "PriceInUSD=1.00", uuid(i)) for i in range(20)]
-    rows += [(HOUR + timedelta(seconds=30 + i), "U1", "1.00", uuid(100 + i)) for i in range(10)]
+    rows = [(HOUR + timedelta(seconds=i), "U1", "PriceInUSD=1.00", tx(i)) for i in range(20)]
+    rows += [(HOUR + timedelta(seconds=30 + i), "U1", "1.00", tx(100 + i)) for i in range(10)]
     monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(write_workbook(tmp_path / "w.xlsx", rows)))
     assert run([ExtractPurchases(interval=HOUR)])
     with pytest.raises(CheckFailedError, match=r"10 of 30 rows \(33%\).*max_reject_ratio = 0\.2"):

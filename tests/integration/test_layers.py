@@ -7,13 +7,14 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
+from source_rows import tx
 
 from playstudio_luigi import FiveMinutePipeline, HourlyPipeline, testing
 from playstudio_luigi.testing import run, table_rows, write_workbook
 
 pytestmark = pytest.mark.integration
 
-T1, T2, T3, T4, T5, T6 = (f"00000000-0000-4000-8000-00000000000{i}" for i in range(1, 7))
+T1, T2, T3, T4, T5, T6 = (tx(i) for i in range(1, 7))
 
 PURCHASES = [
     (dt(2022, 4, 1, 22, 3, 5), "U1", "PriceInUSD=4.99", T1),  # row 2

@@ -21,7 +21,6 @@ from faults import (
     cli,
     cli_env,
     connected,
-    day_export,
     differences,
     marker_count,
     run_cli,
@@ -37,11 +36,6 @@ pytestmark = pytest.mark.integration
 
 SIX_HOURS = ("backfill", "--start", "2022-04-01T00", "--stop", "2022-04-01T06")
 PASSWORD = "Sup3r-s3cret-pw"
-
-
-@pytest.fixture(scope="module")
-def day_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return day_export(tmp_path_factory.mktemp("outage") / "day.xlsx")
 
 
 @pytest.fixture(scope="module")

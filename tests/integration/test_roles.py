@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 from psycopg2 import sql
+from source_rows import tx
 
 from playstudio_luigi import HourlyPipeline
 from playstudio_luigi.db import connection as db_connection
@@ -43,7 +44,7 @@ def test_pipeline_runs_as_least_privileged_role(warehouse, db, tmp_path, monkeyp
                     dt(2022, 4, 1, 22, 1),
                     "U1",
                     "PriceInUSD=1.00",
-                    "00000000-0000-4000-8000-000000000001",
+                    tx(1),
                 )
             ],
             spins=[(dt(2022, 4, 1, 22), "U1", "US", 3)],

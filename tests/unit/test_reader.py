@@ -7,12 +7,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from source_rows import tx
 
 from playstudio_luigi.source.reader import SourceFormatError, read_sheet
 from playstudio_luigi.source.schema import PURCHASES, SPINS, normalize_header
 from playstudio_luigi.testing import write_workbook
 
-UUID = "00000000-0000-4000-8000-000000000001"
+UUID = tx(1)
 
 
 def test_normalize_header():

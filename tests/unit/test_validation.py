@@ -6,6 +6,7 @@ from datetime import datetime as dt
 
 import pandas as pd
 import pytest
+from source_rows import tx
 
 from playstudio_luigi.intervals import five_minute_interval, hour_interval
 from playstudio_luigi.quality.validation import (
@@ -16,7 +17,7 @@ from playstudio_luigi.quality.validation import (
 )
 from playstudio_luigi.source.schema import LAYOUTS, SPINS
 
-UUID = "00000000-0000-4000-8000-000000000001"
+UUID = tx(1)
 FIVE = five_minute_interval(dt(2022, 4, 1, 22, 0))
 HOUR = hour_interval(dt(2022, 4, 1, 22))
 LIMITS = Limits(
