@@ -18,6 +18,7 @@ import psycopg2.extensions
 from luigi.execution_summary import LuigiStatusCode
 from psycopg2 import sql
 
+from playstudio_luigi.db.models import GOLD
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.testing.sample import PURCHASES_HEADER, SPINS_HEADER
 
@@ -25,16 +26,7 @@ PURCHASE_HEADER = PURCHASES_HEADER
 SPIN_HEADER = SPINS_HEADER
 
 #: The columns of ``gold.aggregated_final_table`` that carry business values.
-GOLD_COLUMNS = (
-    "app_hour",
-    "user_id",
-    "country",
-    "total_spins_hourly",
-    "total_revenue_hourly",
-    "amount_purchases_hourly",
-    "avg_revenue_per_purchase_hourly",
-    "total_revenue_per_user_daily",
-)
+GOLD_COLUMNS = GOLD.columns
 
 
 def write_workbook(
