@@ -19,7 +19,6 @@ from pathlib import Path
 import psycopg2
 import psycopg2.extensions
 import pytest
-from conftest import fresh_database
 
 from playstudio_luigi import testing
 from playstudio_luigi.db import connection as db_connection
@@ -154,7 +153,7 @@ def test_fresh_database_records_every_migration(warehouse):
     connection.close()
 
 
-def test_ae1e6ff_warehouse_is_migrated_keeping_every_row(warehouse, pg_admin_url, tmp_path):
+def test_ae1e6ff_warehouse_is_migrated_keeping_every_row(warehouse, fresh_database, tmp_path):
     _execute_file(warehouse, AE1E6FF_DUMP)
     before = _raw(warehouse)
     columns = _columns(before)
@@ -180,7 +179,7 @@ def test_ae1e6ff_warehouse_is_migrated_keeping_every_row(warehouse, pg_admin_url
         patch.setenv("PLAYSTUDIO_SOURCE", str(BUNDLED_SAMPLE))
         assert run_backfill(START, STOP, full_refresh=True)
         upgraded = _layer_contents(connection)
-        with fresh_database(pg_admin_url, tmp_path / "fresh-home"):
+        with fresh_database(tmp_path / "fresh-home"):
             assert run_backfill(START, STOP)
             fresh_connection = db_connection.connect()
             fresh = _layer_contents(fresh_connection)
@@ -256,13 +255,13 @@ def test_v1_warehouse_is_migrated_keeping_every_row(warehouse):
     connection.close()
 
 
-def test_fresh_install_and_upgraded_v1_have_the_same_catalog(pg_admin_url, tmp_path):
-    with fresh_database(pg_admin_url, tmp_path / "fresh") as url:
+def test_fresh_install_and_upgraded_v1_have_the_same_catalog(fresh_database, tmp_path):
+    with fresh_database(tmp_path / "fresh") as url:
         db_connection.connect().close()
         fresh_connection = _raw(url)
         fresh = _catalog(fresh_connection)
         fresh_connection.close()
-    with fresh_database(pg_admin_url, tmp_path / "v1") as url:
+    with fresh_database(tmp_path / "v1") as url:
         _v1_warehouse(url)
         db_connection.connect().close()
         upgraded_connection = _raw(url)
@@ -310,7 +309,7 @@ def test_current_warehouse_takes_no_lock(warehouse):
         holder.close()
 
 
-def test_concurrent_first_connections_migrate_once(warehouse):
+def test_concurrent_first_connections_migrate_once(warehouse, tmp_path):
     """Threads and processes connecting at once to an empty database: all succeed, each
     migration recorded once."""
     errors: list[BaseException] = []
@@ -329,7 +328,9 @@ def test_concurrent_first_connections_migrate_once(warehouse):
     code = "from playstudio_luigi.db.connection import connect; connect().close()"
     env = {**os.environ, "PLAYSTUDIO_DSN": warehouse}
     processes = [
-        subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, cwd=tmp_path
+        )
         for _ in range(3)
     ]
     threads = [threading.Thread(target=migrate) for _ in range(4)]
