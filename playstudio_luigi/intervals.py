@@ -70,22 +70,25 @@ def five_minute_starts(hour: datetime) -> list[datetime]:
     return [base + i * FIVE_MINUTES for i in range(12)]
 
 
+def floor_to(moment: datetime, width: timedelta) -> datetime:
+    """The start of the ``width``-long interval holding ``moment`` (intervals are aligned to
+    ``width`` from midnight; ``width`` divides a day)."""
+    moment = _naive_utc(moment)
+    return moment - (moment - floor_day(moment)) % width
+
+
 def hours_between(start: datetime, stop: datetime) -> list[datetime]:
     """Whole hours ``h`` with ``start <= h < stop`` (``start`` is floored to its hour)."""
-    hour, stop = floor_hour(start), _naive_utc(stop)
-    hours = []
-    while hour < stop:
-        hours.append(hour)
-        hour += ONE_HOUR
-    return hours
+    return starts_between(floor_hour(start), stop, ONE_HOUR)
 
 
 def starts_between(start: datetime, stop: datetime, width: timedelta) -> list[datetime]:
     """Starts of the ``width``-long intervals lying in ``[start, stop)``, aligned to ``width``
     from midnight (``start`` is rounded up to the next boundary)."""
     start, stop = _naive_utc(start), _naive_utc(stop)
-    midnight = floor_day(start)
-    moment = midnight + -((midnight - start) // width) * width
+    moment = floor_to(start, width)
+    if moment < start:
+        moment += width
     starts = []
     while moment < stop:
         starts.append(moment)

@@ -16,7 +16,7 @@ import psycopg2.extensions
 
 from playstudio_luigi.db.connection import transaction
 from playstudio_luigi.db.sql import render
-from playstudio_luigi.intervals import ONE_HOUR, floor_hour, starts_between
+from playstudio_luigi.intervals import floor_to, hours_between, starts_between
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask
 
@@ -45,11 +45,10 @@ def forget_markers(
     for source, starts in changed.items():
         for start in starts:
             end = start + source.width
-            hours.update(starts_between(floor_hour(start), end, ONE_HOUR))
+            hours.update(hours_between(start, end))
             for task in pipeline.downstream([source]):
-                first = start - (start - datetime.min) % task.width
                 forget.setdefault(task.marker_family(), set()).update(
-                    starts_between(first, end, task.width)
+                    starts_between(floor_to(start, task.width), end, task.width)
                 )
     for family, starts in forget.items():
         cursor.execute(

@@ -10,7 +10,7 @@ import psycopg2.extensions
 
 from playstudio_luigi.alerts.message import collapse
 from playstudio_luigi.db.sql import render
-from playstudio_luigi.intervals import ONE_HOUR
+from playstudio_luigi.intervals import ONE_HOUR, starts_between
 from playstudio_luigi.tasks import graph
 
 
@@ -84,16 +84,6 @@ class Status:
         return all(not c.missing and not c.failed for c in self.coverage)
 
 
-def _starts(start: datetime, stop: datetime, step: timedelta) -> list[datetime]:
-    first = datetime(start.year, start.month, start.day, start.hour)
-    moments, moment = [], first
-    while moment < stop:
-        if moment >= start:
-            moments.append(moment)
-        moment += step
-    return moments
-
-
 def coverage_status(
     connection: psycopg2.extensions.connection,
     start: datetime,
@@ -104,7 +94,7 @@ def coverage_status(
     result = []
     with connection.cursor() as cursor:
         for output in layer_outputs():
-            expected = _starts(start, stop, output.width)
+            expected = starts_between(start, stop, output.width)
             cursor.execute(
                 render("reports/coverage.sql", hourly=output.width == ONE_HOUR),
                 {

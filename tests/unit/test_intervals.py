@@ -10,9 +10,11 @@ from playstudio_luigi.intervals import (
     ensure_closed,
     five_minute_interval,
     five_minute_starts,
+    floor_to,
     hour_interval,
     hours_between,
     is_closed,
+    starts_between,
 )
 
 
@@ -70,3 +72,17 @@ def test_every_moment_is_in_exactly_one_five_minute_interval(moment):
     assert moment in interval
     assert moment not in five_minute_interval(start + timedelta(minutes=5))
     assert moment not in five_minute_interval(start - timedelta(minutes=5))
+
+
+@given(
+    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)),
+    st.integers(min_value=0, max_value=3 * 24 * 60),
+    st.sampled_from([timedelta(minutes=5), timedelta(hours=1), timedelta(days=1)]),
+)
+def test_starts_between_are_the_aligned_starts_in_the_range(start, minutes, width):
+    stop = start + timedelta(minutes=minutes)
+    midnight = datetime(start.year, start.month, start.day) - timedelta(days=1)
+    brute = [midnight + i * width for i in range(int((stop - midnight) / width) + 2)]
+    assert starts_between(start, stop, width) == [s for s in brute if start <= s < stop]
+    first = floor_to(start, width)
+    assert first <= start < first + width and (first - midnight) % width == timedelta(0)

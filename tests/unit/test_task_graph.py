@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from luigi.task import flatten
 
+from playstudio_luigi.intervals import floor_to
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import HourTask
 
@@ -17,16 +18,12 @@ PIPELINE = graph.PIPELINE
 FAMILIES = [task.get_task_family() for task in PIPELINE.tasks]
 
 
-def aligned(task: type, moment: datetime) -> datetime:
-    return moment - (moment - datetime.min) % task.width
-
-
 @given(
     st.sampled_from(PIPELINE.tasks),
     st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1)),
 )
 def test_needs_are_what_requires_returns_at_any_interval(task, moment):
-    start = aligned(task, moment)
+    start = floor_to(moment, task.width)
     required = flatten(task.at(start).requires())
     assert sorted(PIPELINE.needs(task, start)) == sorted(
         (r.marker_family(), r.window.start) for r in required
