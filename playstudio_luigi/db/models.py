@@ -164,7 +164,7 @@ GOLD = Model(
 def bronze(layout: SheetLayout) -> Model:
     """Bronze of one sheet: its accepted staged rows, values untouched (``sheet`` is a bound
     parameter of the model)."""
-    value_columns = [f for f in layout.fields if f not in ("event_time", "user_id")]
+    value_columns = layout.value_fields
     return Model(
         template="bronze/load.sql",
         target=f"bronze.{layout.bronze_table}",
@@ -188,9 +188,12 @@ def bronze(layout: SheetLayout) -> Model:
     )
 
 
+#: Bronze's model of each sheet, by ``SheetLayout.kind``.
+BRONZE: dict[str, Model] = {kind: bronze(layout) for kind, layout in LAYOUTS.items()}
+
 #: Every model, in pipeline order.
 MODELS: tuple[Model, ...] = (
-    *(bronze(layout) for layout in LAYOUTS.values()),
+    *BRONZE.values(),
     SILVER_PURCHASES,
     SILVER_SPINS,
     GOLD,

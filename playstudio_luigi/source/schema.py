@@ -41,10 +41,14 @@ class SheetLayout:
         return list(self.columns.values())
 
     @property
+    def value_fields(self) -> list[str]:
+        """The sheet's own fields besides ``event_time`` and ``user_id``, which every sheet has."""
+        return [f for f in self.fields if f not in ("event_time", "user_id")]
+
+    @property
     def staged_value_columns(self) -> list[str]:
         """Staged columns besides provenance, ``event_time`` and ``user_id``."""
-        skip = ("event_time", "user_id")
-        return [f for f in self.fields if f not in skip] + list(self.derived_columns)
+        return self.value_fields + list(self.derived_columns)
 
 
 PURCHASES = SheetLayout(

@@ -37,7 +37,7 @@ class BronzeTask(IntervalTask):
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
     ) -> Written:
         layout = self.layout
-        models.materialize(cursor, models.bronze(layout), starts, sheet=layout.name)
+        models.materialize(cursor, models.BRONZE[layout.kind], starts, sheet=layout.name)
         conservation = render(
             "bronze/conservation.sql",
             table=layout.bronze_table,
