@@ -17,7 +17,7 @@ from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from playstudio_luigi.db.migrations import WarehouseTooNewError
 from playstudio_luigi.db.roles import create_roles
 from playstudio_luigi.intervals import utcnow
-from playstudio_luigi.operations.backfill import run_backfill, run_demo
+from playstudio_luigi.operations.backfill import EmptyRangeError, run_backfill, run_demo
 from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.reconcile import reconcile
 from playstudio_luigi.redaction import redact_dsn
@@ -40,19 +40,18 @@ def parse_hour(text: str) -> datetime:
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
-    if args.stop <= args.start:
-        raise SystemExit(
-            f"empty range: --start {args.start:%Y-%m-%dT%H} --stop {args.stop:%Y-%m-%dT%H}"
+    try:
+        ok = run_backfill(
+            args.start,
+            args.stop,
+            workers=args.workers,
+            scheduler_host=args.scheduler_host,
+            scheduler_port=args.scheduler_port,
+            log_level=args.log_level,
+            full_refresh=args.full_refresh,
         )
-    ok = run_backfill(
-        args.start,
-        args.stop,
-        workers=args.workers,
-        scheduler_host=args.scheduler_host,
-        scheduler_port=args.scheduler_port,
-        log_level=args.log_level,
-        full_refresh=args.full_refresh,
-    )
+    except EmptyRangeError as exc:
+        raise SystemExit(str(exc)) from None
     return 0 if ok else 1
 
 

@@ -10,6 +10,9 @@ import psycopg2
 import psycopg2.extensions
 
 from playstudio_luigi import config
+from playstudio_luigi.db.embedded import EmbeddedPostgres
+from playstudio_luigi.db.migrations import ensure_schema
+from playstudio_luigi.redaction import redact, redact_dsn
 
 _SESSION_OPTIONS = "-c timezone=UTC -c application_name=playstudio_luigi"
 
@@ -23,8 +26,6 @@ class DatabaseUnavailableError(psycopg2.OperationalError):
 
 
 def _unavailable(what: str, dsn: str, error: BaseException) -> DatabaseUnavailableError:
-    from playstudio_luigi.redaction import redact, redact_dsn
-
     if isinstance(error, psycopg2.InterfaceError) and error.__context__ is not None:
         error = error.__context__  # "connection already closed": say why it closed
     reason = " ".join(str(error).split())[:300] or type(error).__name__
@@ -42,8 +43,6 @@ def database_url() -> str:
     if pid not in _dsn_cache:
         dsn = config.configured_dsn()
         if dsn is None:
-            from playstudio_luigi.db.embedded import EmbeddedPostgres
-
             dsn = EmbeddedPostgres(config.home_dir()).start()
         _dsn_cache.clear()
         _dsn_cache[pid] = dsn
@@ -59,8 +58,6 @@ def connect() -> psycopg2.extensions.connection:
         raise _unavailable("cannot connect to PostgreSQL at", dsn, exc) from None
     key = (os.getpid(), dsn)
     if key not in _schema_ready:
-        from playstudio_luigi.db.migrations import ensure_schema
-
         try:
             ensure_schema(connection)
         except BaseException:

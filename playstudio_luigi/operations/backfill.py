@@ -27,6 +27,10 @@ from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 
+class EmptyRangeError(ValueError):
+    """``[start, stop)`` holds no hour to build."""
+
+
 def build_hours(
     hours: list[datetime],
     *,
@@ -84,11 +88,11 @@ def run_backfill(
 
     Unlike Luigi's range tools there is no look-back window: the whole range is scheduled.
     ``full_refresh`` first removes the range's markers and rows (see :mod:`.invalidate`).
-    Raises ``ValueError`` for an empty range.
+    Raises :class:`EmptyRangeError` for a range without a whole hour.
     """
     hours = hours_between(start, stop)
     if not hours:
-        raise ValueError(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
+        raise EmptyRangeError(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
     if full_refresh:
         invalidate_range(hours[0], hours[-1] + ONE_HOUR)
     return build_hours(

@@ -60,7 +60,7 @@ class TaskGraph:
 
     def upstream(self, task: type[IntervalTask]) -> tuple[Upstream, ...]:
         """What ``task`` requires, from its own ``requires()``."""
-        return self._upstream[task] if task in self.tasks else _read_upstream(task)
+        return self._upstream[task]
 
     @cached_property
     def _upstream(self) -> dict[type[IntervalTask], tuple[Upstream, ...]]:
