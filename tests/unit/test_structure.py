@@ -4,6 +4,8 @@ trees made to break them."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,16 @@ def test_a_package_reexporting_its_submodules_is_not_a_cycle(structure, tmp_path
         },
     )
     assert structure.problems(root) == []
+
+
+def test_the_documented_command_passes_on_the_package():
+    """README: ``python scripts/check_structure.py``, from the repository root."""
+    result = subprocess.run(
+        [sys.executable, "scripts/check_structure.py"],
+        cwd=SCRIPT.parents[1],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "no import cycle among" in result.stdout
