@@ -116,20 +116,29 @@ def _rerun(family_intervals: list[tuple[str, datetime]], task) -> None:
     assert run([task])
 
 
+def _chain_families(pipeline_task: type, width: timedelta) -> list[str]:
+    """The families of the chain leading to ``pipeline_task``'s output, of one interval width
+    (from the task graph)."""
+    from playstudio_luigi.tasks import graph
+
+    chain = graph.current().chain(pipeline_task.completion)
+    return [task.get_task_family() for task in chain if task.width == width]
+
+
 def five_minute(workbook: Path, dsn: str, hours: int) -> None:
     from playstudio_luigi import FiveMinutePipeline
-    from playstudio_luigi.operations.invalidate import PURCHASE_CHAIN
 
     interval = START + timedelta(hours=hours // 2, minutes=5)
-    _rerun([(f, interval) for f in PURCHASE_CHAIN], FiveMinutePipeline(interval=interval))
+    families = _chain_families(FiveMinutePipeline, FiveMinutePipeline.width)
+    _rerun([(f, interval) for f in families], FiveMinutePipeline(interval=interval))
 
 
 def hourly(workbook: Path, dsn: str, hours: int) -> None:
     from playstudio_luigi import HourlyPipeline
-    from playstudio_luigi.operations.invalidate import GOLD, SPIN_CHAIN
 
     hour = START + timedelta(hours=hours // 2)
-    _rerun([(f, hour) for f in (*SPIN_CHAIN, *GOLD)], HourlyPipeline(hour=hour))
+    families = _chain_families(HourlyPipeline, HourlyPipeline.width)
+    _rerun([(f, hour) for f in families], HourlyPipeline(hour=hour))
 
 
 def measure_one(name: str, workbook: Path, dsn: str, hours: int) -> dict:
