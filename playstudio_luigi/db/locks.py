@@ -1,21 +1,61 @@
-"""Advisory locks that order concurrent tasks touching the same UTC day.
+"""Advisory locks: how concurrent tasks and change operations stay exact.
 
-A gold task refreshes a whole day's daily totals from silver and then checks them against
-silver; a silver load of that day committing in between would make the check fail for nothing
-(and the totals stale). Gold takes the day's lock exclusively, silver loads take it shared: silver
-loads of a day still run in parallel with each other, never in the middle of a gold task.
+Three kinds, always taken inside a transaction (released at commit or rollback) and always in
+the order below, days ascending, so that two transactions never wait for each other in a cycle:
+
+1. **Change lock of a day** (``warehouse-change``). Every task transaction takes it *shared*
+   for the days its intervals (and their upstream intervals) lie in; every operation that
+   removes markers (``invalidate``, ``reconcile``, full refresh) takes it *exclusively* for
+   the days it touches. A task holds it from before it re-checks its upstream markers until
+   it commits its own, so a marker can never vanish between "my inputs are there" and "my
+   output is written": the removal waits for the tasks in flight, and tasks that start after
+   it see the markers gone (see :mod:`playstudio_luigi.tasks.base`).
+2. **Interval lock** of (task family, interval), exclusive: two runs of the same interval
+   never write at once, and the second finds the first one's marker.
+3. **Day lock** (``warehouse-day``). A gold task refreshes a whole day's daily totals from
+   silver and then checks them against silver; a silver load of that day committing in
+   between would make the check fail for nothing (and the totals stale). Gold takes it
+   exclusively, silver loads shared: silver loads of a day still run in parallel with each
+   other, never in the middle of a gold task.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import psycopg2.extensions
 
+CHANGE_LOCK = "warehouse-change"
 DAY_LOCK = "warehouse-day"
 
 
+def _days(moments: Iterable[datetime]) -> list[int]:
+    return sorted({moment.toordinal() for moment in moments})
+
+
+def lock_days_for_change(
+    cursor: psycopg2.extensions.cursor, moments: Iterable[datetime], *, exclusive: bool
+) -> None:
+    """Take the change lock of every UTC day of ``moments`` until the end of the transaction:
+    shared for a task writing those days, exclusive for an operation removing markers."""
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    cursor.execute(
+        f"select {function}(hashtext(%s), day) from unnest(%s::int[]) as day order by day",
+        (CHANGE_LOCK, _days(moments)),
+    )
+
+
+def lock_intervals(cursor: psycopg2.extensions.cursor, family: str, keys: list[int]) -> None:
+    """The interval locks of ``family`` (keys: minutes since the epoch), exclusive."""
+    cursor.execute(
+        "select pg_advisory_xact_lock(hashtext(%s), key) from unnest(%s::int[]) as key"
+        " order by key",
+        (family, sorted(keys)),
+    )
+
+
 def lock_day(cursor: psycopg2.extensions.cursor, day: datetime, *, shared: bool) -> None:
-    """Take the day's advisory lock until the end of the transaction."""
+    """Take the day's lock until the end of the transaction."""
     function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     cursor.execute(f"select {function}(hashtext(%s), %s)", (DAY_LOCK, day.toordinal()))

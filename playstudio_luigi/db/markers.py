@@ -69,6 +69,18 @@ def markers_per_hour(families: list[str], hours: Iterable[datetime]) -> dict[dat
     return dict(rows)
 
 
+def source_versions(families: list[str], start: datetime, stop: datetime) -> list[str]:
+    """The distinct source content hashes the markers of ``families`` in [start, stop) were
+    built from, most used first."""
+    rows = _read(
+        "select source_sha256 from ops.task_markers where task_family = any(%s)"
+        " and interval_start >= %s and interval_start < %s and source_sha256 is not null"
+        " group by 1 order by count(*) desc, 1",
+        (families, start, stop),
+    )
+    return [sha for (sha,) in rows]
+
+
 def write_markers(
     cursor: psycopg2.extensions.cursor,
     family: str,
@@ -106,6 +118,40 @@ def completed_in_transaction(
         (family, list(starts)),
     )
     return {row[0] for row in cursor.fetchall()}
+
+
+def present_in_transaction(
+    cursor: psycopg2.extensions.cursor, wanted: Iterable[tuple[str, datetime]]
+) -> set[tuple[str, datetime]]:
+    """Which of the (task family, interval start) pairs have a marker, as the caller's
+    transaction sees it: one query, whatever the number of pairs."""
+    wanted = sorted(set(wanted))
+    if not wanted:
+        return set()
+    families, starts = zip(*wanted, strict=True)
+    cursor.execute(
+        "select m.task_family, m.interval_start from ops.task_markers m"
+        " join unnest(%s::text[], %s::timestamp[]) as w(task_family, interval_start)"
+        " using (task_family, interval_start)",
+        (list(families), list(starts)),
+    )
+    return {(family, start) for family, start in cursor.fetchall()}
+
+
+def remove_markers(
+    cursor: psycopg2.extensions.cursor, starts_by_family: dict[str, Iterable[datetime]]
+) -> int:
+    """Delete these markers in the caller's transaction (which must hold the change locks of
+    their days, see :mod:`playstudio_luigi.db.locks`); how many were removed."""
+    removed = 0
+    for family, starts in sorted(starts_by_family.items()):
+        cursor.execute(
+            "delete from ops.task_markers"
+            " where task_family = %s and interval_start = any(%s::timestamp[])",
+            (family, sorted(set(starts))),
+        )
+        removed += cursor.rowcount
+    return removed
 
 
 class MarkerTarget(luigi.Target):

@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import uuid
 from datetime import datetime
 
 import luigi
 from luigi.execution_summary import LuigiStatusCode
 
 from playstudio_luigi import config
+from playstudio_luigi.db import markers
 from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between
 from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.progress import progress_line
@@ -38,8 +40,12 @@ def build_hours(
     scheduler_host: str | None = None,
     scheduler_port: int | None = None,
     log_level: str = "WARNING",
+    run_token: str = "",
 ) -> bool:
     """Build gold for each hour (and everything it needs); True if all succeeded.
+
+    ``run_token`` makes the day tasks this run's own (a full refresh sets it): luigid would
+    otherwise take days it saw done moments ago for done without asking, and not run them.
 
     One :class:`~playstudio_luigi.tasks.batch.DayPipeline` per UTC day (or part of one), not
     ~50 tasks per hour: the scheduler stays light for a year, and the markers are the ones
@@ -59,7 +65,7 @@ def build_hours(
                 config_parser.set("worker", option, value)
     with progress_line(hours):
         result = luigi.build(
-            day_tasks(hours),
+            day_tasks(hours, run_token=run_token),
             workers=workers,
             detailed_summary=True,
             log_level=log_level,
@@ -93,15 +99,43 @@ def run_backfill(
     hours = hours_between(start, stop)
     if not hours:
         raise EmptyRangeError(f"empty range: --start {start:%Y-%m-%dT%H} --stop {stop:%Y-%m-%dT%H}")
+    token = ""
     if full_refresh:
+        # Markers only: the rows stay until each rebuild's transaction replaces them.
         invalidate_range(hours[0], hours[-1] + ONE_HOUR)
-    return build_hours(
+        token = uuid.uuid4().hex[:12]
+    ok = build_hours(
         hours,
         workers=workers,
         scheduler_host=scheduler_host,
         scheduler_port=scheduler_port,
         log_level=log_level,
+        run_token=token,
     )
+    if full_refresh and not ok:
+        done = graph.complete_hours(hours)
+        print(
+            f"full refresh: {len(done)} of {len(hours)} hour(s) rebuilt; the others keep their "
+            "previous rows (status shows them missing until a run rebuilds them)",
+            file=sys.stderr,
+        )
+    _report_versions(hours[0], hours[-1] + ONE_HOUR)
+    return ok
+
+
+def _report_versions(start: datetime, stop: datetime) -> None:
+    """Say so when the range was built from more than one version of the source (it was
+    re-exported during the run): ``reconcile`` brings every interval to the newest."""
+    families = [task.marker_family() for task in graph.current().extracts()]
+    versions = markers.source_versions(families, start, stop)
+    if len(versions) > 1:
+        print(
+            f"note: [{start:%Y-%m-%dT%H}, {stop:%Y-%m-%dT%H}) was built from {len(versions)} "
+            f"versions of the source ({', '.join(v[:12] for v in versions)}): it changed "
+            f"while the range was loading. `playstudio-luigi reconcile --start {start:%Y-%m-%dT%H}"
+            f" --stop {stop:%Y-%m-%dT%H}` rebuilds what was loaded from an older version.",
+            file=sys.stderr,
+        )
 
 
 def run_demo(*, workers: int = 1, log_level: str = "WARNING") -> tuple[bool, datetime, datetime]:

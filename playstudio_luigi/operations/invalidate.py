@@ -1,10 +1,15 @@
-"""Full refresh and targeted re-runs: removing markers (and rows) so the next run rebuilds.
+"""Full refresh and targeted re-runs: removing markers so that the next run rebuilds.
 
-Tasks replace their own interval's rows, so removing a marker is enough to have a task run
-again; a full refresh also removes the rows at once, so that nothing stale is read meanwhile.
-Either way it happens in one transaction. Which tasks and tables a layer's invalidation
-touches comes from the task graph (:mod:`playstudio_luigi.tasks.graph`): the layer's tasks,
-everything downstream of them, and the tables those tasks write.
+Removing a marker is all it takes: every task replaces its own interval's rows when it runs,
+so the rows stay where they are until the rebuild's transaction replaces them. A refresh
+therefore never leaves the warehouse emptier than before it started, even when the rebuild
+fails or never runs (``status`` then shows the range as missing, the data is still there).
+
+Markers are removed under the exclusive change lock of each day they belong to (see
+:mod:`playstudio_luigi.db.locks`): a task in flight on those days finishes first (and its
+marker is removed with the others), a task starting later sees its inputs gone and writes
+nothing. Which tasks an invalidation touches comes from the task graph
+(:mod:`playstudio_luigi.tasks.graph`): the layer's tasks and everything downstream of them.
 """
 
 from __future__ import annotations
@@ -14,22 +19,36 @@ from datetime import datetime
 
 import psycopg2.extensions
 
+from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
-from playstudio_luigi.db.sql import render
-from playstudio_luigi.intervals import floor_to, hours_between, starts_between
+from playstudio_luigi.db.locks import lock_days_for_change
+from playstudio_luigi.intervals import (
+    ONE_DAY,
+    floor_day,
+    floor_to,
+    hours_between,
+    starts_between,
+)
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask
 
 
-def invalidate_range(start: datetime, stop: datetime, layer: str = "bronze") -> None:
-    """Remove markers and rows of ``layer`` and everything downstream, for [start, stop)."""
+def invalidate_range(start: datetime, stop: datetime, layer: str = "bronze") -> int:
+    """Remove the markers of ``layer`` and everything downstream for [start, stop), in one
+    transaction; how many were removed. Rows stay until the next run replaces them."""
     pipeline = graph.current()
     if layer not in pipeline.layers:
         raise ValueError(f"--layer must be one of {', '.join(pipeline.layers)}, not {layer!r}")
-    tasks = pipeline.from_layer(layer)
-    params = {"start": start, "stop": stop, "families": [t.marker_family() for t in tasks]}
+    families = [task.marker_family() for task in pipeline.from_layer(layer)]
     with transaction() as connection, connection.cursor() as cursor:
-        cursor.execute(render("ops/invalidate.sql", tables=pipeline.tables_written(tasks)), params)
+        days = starts_between(floor_day(start), stop, ONE_DAY)
+        lock_days_for_change(cursor, days, exclusive=True)
+        cursor.execute(
+            "delete from ops.task_markers where task_family = any(%s)"
+            " and interval_start >= %s and interval_start < %s",
+            (families, start, stop),
+        )
+        return cursor.rowcount
 
 
 def forget_markers(
@@ -50,10 +69,8 @@ def forget_markers(
                 forget.setdefault(task.marker_family(), set()).update(
                     starts_between(floor_to(start, task.width), end, task.width)
                 )
-    for family, starts in forget.items():
-        cursor.execute(
-            "delete from ops.task_markers"
-            " where task_family = %s and interval_start = any(%s::timestamp[])",
-            (family, sorted(starts)),
-        )
+    lock_days_for_change(
+        cursor, [start for starts in forget.values() for start in starts], exclusive=True
+    )
+    markers.remove_markers(cursor, forget)
     return hours

@@ -10,6 +10,7 @@ added, changed and removed rows are all reflected downstream, daily totals inclu
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -155,6 +156,7 @@ def reconcile(
             workers=workers,
             scheduler_host=scheduler_host,
             scheduler_port=scheduler_port,
+            run_token=uuid.uuid4().hex[:12],  # see build_hours: luigid's done cooldown
         )
     return report
 

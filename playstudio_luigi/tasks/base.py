@@ -23,12 +23,14 @@ from typing import Any, ClassVar
 
 import luigi
 import psycopg2.extensions
+from luigi.task import flatten
 from psycopg2 import sql
 
 from playstudio_luigi import config, intervals
 from playstudio_luigi.alerts.handlers import report
 from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
+from playstudio_luigi.db.locks import lock_days_for_change, lock_intervals
 from playstudio_luigi.intervals import (
     FIVE_MINUTES,
     ONE_HOUR,
@@ -67,6 +69,14 @@ class Written:
     details: dict[datetime, dict[str, Any]]
     findings: list[CheckResult] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+
+
+class UpstreamMissingError(RuntimeError):
+    """An input's marker was removed (invalidate, reconcile, full refresh) between the
+    scheduler's check and this task's transaction: the task wrote nothing for that interval,
+    rather than build it from inputs that are gone or about to be rebuilt."""
+
+    log_traceback = False  # the message says everything
 
 
 def _lock_key(start: datetime) -> int:
@@ -205,14 +215,20 @@ class IntervalTask(luigi.Task):
         report_progress(self, f"{label}: writing", 50)
         try:
             with transaction() as connection, connection.cursor() as cursor:
-                cursor.execute(
-                    "select pg_advisory_xact_lock(hashtext(%s), key)"
-                    " from unnest(%s::int[]) as key order by key",
-                    (family, [_lock_key(start) for start in starts]),
-                )
+                needs = {start: self.upstream_markers(start) for start in starts}
+                upstream = [at for pairs in needs.values() for _, at in pairs]
+                lock_days_for_change(cursor, [*starts, *upstream], exclusive=False)
+                lock_intervals(cursor, family, [_lock_key(start) for start in starts])
                 done = markers.completed_in_transaction(cursor, family, starts)
                 todo = [start for start in starts if start not in done]
+                present = markers.present_in_transaction(
+                    cursor, (pair for start in todo for pair in needs[start])
+                )
+                unready = [s for s in todo if not all(pair in present for pair in needs[s])]
+                todo = [start for start in todo if start not in unready]
                 if not todo:
+                    if unready:
+                        raise UpstreamMissingError(self._unready(unready, needs, present))
                     logger.info("%s: already completed by a concurrent run", run.task_id)
                     run.record(cursor, "skipped")
                     return {}
@@ -237,7 +253,34 @@ class IntervalTask(luigi.Task):
         for notice in written.notices:
             report(self.at(notice.interval_start), notice.event, notice.message, notice.error_type)
         report_progress(self, f"{label}: done, {_summary(totals)}", 100)
+        if unready:  # a bulk run: the caller's next pass finds them pending again
+            logger.warning("%s", self._unready(unready, needs, present))
         return written.details
+
+    def upstream_markers(self, start: datetime) -> list[tuple[str, datetime]]:
+        """The (marker family, interval start) pairs the interval at ``start`` is built from:
+        what its ``requires()`` returns, read from the task itself."""
+        return [
+            (task.marker_family(), task.window.start)
+            for task in flatten(self.at(start).requires())
+            if isinstance(task, IntervalTask)
+        ]
+
+    def _unready(
+        self,
+        unready: Sequence[datetime],
+        needs: dict[datetime, list[tuple[str, datetime]]],
+        present: set[tuple[str, datetime]],
+    ) -> str:
+        first = unready[0]
+        gone = [pair for pair in needs[first] if pair not in present]
+        family, at = gone[0]
+        more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+        what = self.at(first).task_id if len(unready) == 1 else f"{len(unready)} intervals"
+        return (
+            f"{what}: input {family} {at:%Y-%m-%d %H:%M}{more} was invalidated after this run "
+            "was scheduled; nothing was written for it, and the next run rebuilds both"
+        )
 
     def record_checks(
         self,

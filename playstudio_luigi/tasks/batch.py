@@ -32,7 +32,7 @@ from playstudio_luigi.intervals import (
 )
 from playstudio_luigi.quality.checks import CheckFailedError
 from playstudio_luigi.tasks import graph
-from playstudio_luigi.tasks.base import IntervalTask
+from playstudio_luigi.tasks.base import IntervalTask, UpstreamMissingError
 from playstudio_luigi.tasks.bronze import ConservationError
 from playstudio_luigi.tasks.status_messages import report_progress
 
@@ -41,6 +41,9 @@ logger = logging.getLogger("luigi-interface")
 #: Failures that belong to one interval's data; anything else (the database gone, a bug)
 #: fails the whole day at once.
 DATA_FAILURES = (CheckFailedError, ConservationError)
+
+#: How many times a day goes through its layers when markers keep disappearing under it.
+MAX_PASSES = 3
 
 
 class DayFailedError(RuntimeError):
@@ -62,6 +65,12 @@ class DayPipeline(luigi.Task):
     day = luigi.DateParameter(description="The UTC day, e.g. 2022-04-01.")
     from_hour = luigi.IntParameter(default=0, description="First hour of the day to build.")
     to_hour = luigi.IntParameter(default=24, description="Hour to stop before (24: midnight).")
+    run_token = luigi.Parameter(
+        default="",
+        description="Makes the task one run's own: a full refresh sets it, so that luigid "
+        "schedules days it saw done moments ago (stable_done_cooldown_secs) instead of "
+        "taking them for done.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -104,22 +113,29 @@ class DayPipeline(luigi.Task):
 
     def run(self) -> None:
         now, lateness = intervals.utcnow(), config.allowed_lateness()
-        failures: list[str] = []
         pipeline = graph.current()
-        for number, task in enumerate(pipeline.tasks):
-            starts = [
-                start
-                for start in self.starts(task)
-                if is_closed(task.window_of(start), now, lateness)
-            ]
-            pending = _pending(pipeline, task, starts)
-            report_progress(
-                self,
-                f"{self.window}: {task.get_task_family()}, {len(pending)} intervals",
-                round(100 * number / len(pipeline.tasks)),
+        closed = {
+            task: [s for s in self.starts(task) if is_closed(task.window_of(s), now, lateness)]
+            for task in pipeline.tasks
+        }
+        for attempt in range(1, MAX_PASSES + 1):
+            failures = self._pass(pipeline, closed)
+            unbuilt = _unbuilt(closed)
+            if failures or not unbuilt:
+                break
+            # Markers removed under this run (invalidate, reconcile, a full refresh): build
+            # what they took away, as a later run would.
+            logger.warning(
+                "%s: %d interval(s) were invalidated during pass %d; building them again",
+                self.task_id,
+                unbuilt,
+                attempt,
             )
-            if pending:
-                failures += self._run_layer(task, pending)
+        else:
+            failures = [
+                f"{unbuilt} interval(s) were invalidated again during each of {MAX_PASSES} "
+                "passes; rerun the backfill once the invalidations are over"
+            ]
         report_progress(self, f"{self.window}: done", 100)
         if failures:
             shown = "; ".join(failures[:5])
@@ -130,6 +146,22 @@ class DayPipeline(luigi.Task):
             )
         ensure_closed(self.window, now, lateness, self.task_id)  # the open rest, if any
 
+    def _pass(
+        self, pipeline: graph.TaskGraph, closed: dict[type[IntervalTask], list[datetime]]
+    ) -> list[str]:
+        """Every layer once over its pending closed intervals; the failures."""
+        failures: list[str] = []
+        for number, task in enumerate(pipeline.tasks):
+            pending = _pending(pipeline, task, closed[task])
+            report_progress(
+                self,
+                f"{self.window}: {task.get_task_family()}, {len(pending)} intervals",
+                round(100 * number / len(pipeline.tasks)),
+            )
+            if pending:
+                failures += self._run_layer(task, pending)
+        return failures
+
     def _run_layer(self, task: type[IntervalTask], pending: list[datetime]) -> list[str]:
         """Run one layer over ``pending``; the failures, each a message. A failure here does
         not stop the day: the other chain (purchases or spins) still runs, and the layers that
@@ -137,6 +169,9 @@ class DayPipeline(luigi.Task):
         family = task.get_task_family()
         try:
             task.at(pending[0]).run_intervals(pending, run_id=self.task_id)
+            return []
+        except UpstreamMissingError as error:  # invalidated meanwhile: the next pass
+            logger.warning("%s: %s", self.task_id, error)
             return []
         except DATA_FAILURES as error:
             if len(pending) == 1:
@@ -154,9 +189,19 @@ class DayPipeline(luigi.Task):
         for start in pending:
             try:
                 task.at(start).run_intervals([start], run_id=self.task_id)
+            except UpstreamMissingError:
+                continue  # the next pass
             except DATA_FAILURES as error:
                 failures.append(str(error))
         return failures
+
+
+def _unbuilt(closed: dict[type[IntervalTask], list[datetime]]) -> int:
+    """How many of these intervals have no marker yet (a query per task family)."""
+    return sum(
+        len(starts) - len(markers.completed_starts(task.marker_family(), starts))
+        for task, starts in closed.items()
+    )
 
 
 def _pending(
@@ -178,7 +223,7 @@ def _pending(
     ]
 
 
-def day_tasks(hours: Sequence[datetime]) -> list[DayPipeline]:
+def day_tasks(hours: Sequence[datetime], run_token: str = "") -> list[DayPipeline]:
     """The fewest :class:`DayPipeline` tasks covering exactly ``hours`` (whole UTC hours)."""
     by_day: dict[date, list[int]] = {}
     for hour in sorted(set(map(floor_hour, hours))):
@@ -190,7 +235,9 @@ def day_tasks(hours: Sequence[datetime]) -> list[DayPipeline]:
             if hour is not None and hour == previous + 1:
                 previous = hour
                 continue
-            tasks.append(DayPipeline(day=day, from_hour=run_start, to_hour=previous + 1))
+            tasks.append(
+                DayPipeline(day=day, from_hour=run_start, to_hour=previous + 1, run_token=run_token)
+            )
             if hour is not None:
                 run_start = previous = hour
     return tasks

@@ -9,7 +9,7 @@ transaction and writes quarantine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
@@ -66,6 +66,24 @@ def read_staged(
     return pd.DataFrame(cursor.fetchall(), columns=names)
 
 
+def validate_by_version(
+    batch: pd.DataFrame, layout: SheetLayout, limits: Limits
+) -> list[tuple[pd.DataFrame, ValidationResult]]:
+    """Validate ``batch`` one source version at a time: each verdict keyed by source row.
+
+    A source row number names a row only within one version (file content): the intervals of
+    a bulk batch may have been extracted from two versions (the export was re-written between
+    them), where row 17 is two different purchases. Each interval's rows come from a single
+    version, so each interval's verdicts are those of its version's batch.
+    """
+    if batch.empty or batch["source_sha256"].nunique() <= 1:
+        return [(batch, validate_batch(batch, layout, limits))]
+    return [
+        (rows.reset_index(drop=True), validate_batch(rows, layout, limits))
+        for _, rows in batch.groupby("source_sha256", sort=True)
+    ]
+
+
 def split_by_interval(
     batch: pd.DataFrame, result: ValidationResult, starts: Sequence[datetime]
 ) -> dict[datetime, ValidationResult]:
@@ -109,12 +127,16 @@ def judge(
     return None, None, None
 
 
-def country_findings(result: ValidationResult, limits: Limits) -> list[CheckResult]:
+def country_findings(results: Iterable[ValidationResult], limits: Limits) -> list[CheckResult]:
     """The ``country_known`` ingest check (a warning), when accepted countries are set."""
     if not limits.accepted_countries:
         return []
-    sample = [{"source_row": row, "warnings": found} for row, found in result.warnings.items()]
-    return [CheckResult(INGEST_CHECKS["country_known"], len(result.warnings), sample[:5])]
+    sample = [
+        {"source_row": row, "warnings": found}
+        for result in results
+        for row, found in result.warnings.items()
+    ]
+    return [CheckResult(INGEST_CHECKS["country_known"], len(sample), sample[:5])]
 
 
 class ValidateTask(IntervalTask):
@@ -134,8 +156,12 @@ class ValidateTask(IntervalTask):
     ) -> Written:
         limits, thresholds = Limits.from_config(), Thresholds.from_config()
         batch = read_staged(cursor, self.layout, starts)
-        result = validate_batch(batch, self.layout, limits)
-        per_interval = split_by_interval(batch, result, starts)
+        verdicts = validate_by_version(batch, self.layout, limits)
+        per_interval = {start: ValidationResult() for start in starts}
+        for rows, result in verdicts:
+            for start, found in split_by_interval(rows, result, starts).items():
+                if found.source_rows:  # each interval's rows come from one version
+                    per_interval[start] = found
         notices = []
         for start, found in per_interval.items():
             what = f"{self.layout.name} {self.window_of(start)}"
@@ -148,7 +174,8 @@ class ValidateTask(IntervalTask):
             render("quarantine/delete_intervals.sql"),
             {"sheet": self.layout.name, "starts": list(starts)},
         )
-        quarantine_rows(cursor, self.layout, batch, result.rejected, self.get_task_family())
+        for rows, result in verdicts:
+            quarantine_rows(cursor, self.layout, rows, result.rejected, self.get_task_family())
         details = {
             start: {
                 "sheet": self.layout.name,
@@ -159,7 +186,8 @@ class ValidateTask(IntervalTask):
             }
             for start, found in per_interval.items()
         }
-        findings = country_findings(result, limits) if self.layout is SPINS else []
+        results = [result for _, result in verdicts]
+        findings = country_findings(results, limits) if self.layout is SPINS else []
         return Written(details, findings=findings, notices=notices)
 
 
