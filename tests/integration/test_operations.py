@@ -8,13 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime as dt
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from luigid_server import api, start_luigid, task_list
 from source_rows import tx
 
 from playstudio_luigi import FiveMinutePipeline, HourlyPipeline
@@ -75,47 +75,11 @@ def test_status_shows_done_missing_and_failed(db, half_broken, capsys):
     assert data["slowest"] and data["slowest"][0]["task_family"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def luigid(tmp_path: Path) -> Iterator[int]:
     """A real central scheduler on a free port; fails (not skips) if it cannot start."""
-    port = free_port()
-    binary = Path(sys.executable).parent / "luigid"
-    config = tmp_path / "luigid.cfg"
-    # Notice a dead worker and retry its task within seconds (production: deploy/luigid.cfg).
-    config.write_text("[scheduler]\nworker_disconnect_delay = 3\nretry_delay = 1\n")
-    process = subprocess.Popen(
-        [
-            str(binary),
-            "--port",
-            str(port),
-            "--state-path",
-            str(tmp_path / "state.pickle"),
-            "--logdir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LUIGI_CONFIG_PATH": str(config)},
-        cwd=tmp_path,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/task_list?data={{}}", timeout=1)
-            break
-        except OSError:
-            assert process.poll() is None, "luigid exited at start"
-            assert time.monotonic() < deadline, "luigid did not answer within 30 s"
-            time.sleep(0.2)
-    yield port
-    process.terminate()
-    process.wait(timeout=30)
+    with start_luigid(tmp_path) as port:
+        yield port
 
 
 def backfill_through(port: int, start: str, stop: str) -> list[str]:
@@ -123,16 +87,6 @@ def backfill_through(port: int, start: str, stop: str) -> list[str]:
     cli = Path(sys.executable).parent / "playstudio-luigi"
     scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
     return [str(cli), "backfill", "--start", start, "--stop", stop, *scheduler, "--workers", "2"]
-
-
-def api(port: int, method: str, data: dict) -> dict:
-    query = urllib.parse.quote(json.dumps(data))
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/{method}?data={query}") as reply:
-        return json.load(reply)["response"]
-
-
-def task_list(port: int, status: str) -> dict:
-    return api(port, "task_list", {"status": status, "upstream_status": "", "search": ""})
 
 
 def test_day_backfills_through_luigid_share_days_between_workers(warehouse, luigid, tmp_path):
