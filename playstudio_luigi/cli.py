@@ -56,10 +56,11 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _cmd_invalidate(args: argparse.Namespace) -> int:
-    invalidate_range(args.start, args.stop, args.layer)
+    removed = invalidate_range(args.start, args.stop, args.layer)
     print(
         f"invalidated {args.layer} and downstream for [{args.start:%Y-%m-%dT%H}, "
-        f"{args.stop:%Y-%m-%dT%H}): the next run rebuilds it"
+        f"{args.stop:%Y-%m-%dT%H}): {removed} marker(s) removed; the rows stay until the next "
+        "run rebuilds them"
     )
     return 0
 

@@ -26,8 +26,8 @@ from playstudio_luigi.operations.backfill import build_hours
 from playstudio_luigi.operations.invalidate import forget_markers
 from playstudio_luigi.source.versions import SourceVersion, configured_version
 from playstudio_luigi.tasks import graph
+from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.tasks.extract import ExtractTask, slice_fingerprint
-from playstudio_luigi.tasks.pipelines import HourlyPipeline
 from playstudio_luigi.tasks.status_messages import report_progress
 
 
@@ -180,5 +180,7 @@ class Reconcile(luigi.Task):
         report = invalidate_changed(stop - timedelta(hours=self.hours_back), stop)
         if report.changes:
             report_progress(self, report.render())
-            yield [HourlyPipeline(hour=hour) for hour in report.hours]
+            # This run's own day tasks: luigid would take hours it saw done seconds ago for
+            # done without asking (stable_done_cooldown_secs), and nothing would be rebuilt.
+            yield day_tasks(report.hours, run_token=uuid.uuid4().hex[:12])
         self._done = True

@@ -2,11 +2,30 @@
 
 Template method, as Luigi's ``CopyToTable``: :meth:`IntervalTask.run_intervals` checks the
 intervals are closed, calls :meth:`prepare` outside any transaction (slow work such as parsing),
-then opens one transaction, takes an advisory lock per (task family, interval), leaves out the
-intervals a concurrent run already completed, calls :meth:`write` (which replaces those
-intervals' rows) and writes one marker per interval. Commit makes data and markers visible
-together; any error rolls all of them back. Re-running, killing or racing a task therefore never
-loses or duplicates a row.
+then opens one transaction in which it
+
+1. takes the change lock of the days involved, shared, and its interval locks (see
+   :mod:`playstudio_luigi.db.locks` for the order and why it cannot deadlock);
+2. leaves out the intervals a concurrent run already completed;
+3. re-checks that the markers of every input (what ``requires()`` returns) still exist: the
+   scheduler checked them before ``run()``, but an ``invalidate``, ``reconcile`` or full
+   refresh may have removed them since. An interval whose input is gone is not built (a task
+   of one interval fails with :class:`UpstreamMissingError`; a bulk run leaves it for its next
+   pass), never built from rows that are being replaced;
+4. calls :meth:`write` (which replaces those intervals' rows), the checks, and writes one
+   marker per interval.
+
+Commit makes data and markers visible together; any error rolls all of them back. Marker
+removal takes the same days' change lock exclusively, so between step 3 and the commit no input
+marker can disappear: an invalidation waits for the tasks in flight (and removes their markers
+too), and tasks that start after it see their inputs gone. Re-running, killing or racing a task
+therefore never loses or duplicates a row, and never leaves a marker over stale data.
+
+Why locks rather than versioned markers (each marker recording the markers it was built from):
+a task would then be complete only if its whole upstream chain is unchanged, which every
+``complete()`` and ``bulk_complete`` (Range tools) would have to verify with a recursive query,
+and a stale marker would still be written and then ignored. With the locks, a marker that
+exists is right, and completeness stays one lookup.
 
 A task run by Luigi covers its own interval. :class:`~playstudio_luigi.tasks.batch.DayPipeline`
 runs the same hooks over many intervals at once (set-based SQL, one transaction per layer), and

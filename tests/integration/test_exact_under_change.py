@@ -303,3 +303,37 @@ def test_full_refresh_through_luigid_right_after_a_backfill(warehouse, tmp_path)
         assert table_rows(connection, "gold.aggregated_final_table", GOLD_COLUMNS) == after
     finally:
         connection.close()
+
+
+def test_reconcile_through_luigid_right_after_the_hourly_job(warehouse, tmp_path):
+    """Before: the cron Reconcile yielded HourlyPipeline tasks that luigid had seen done
+    seconds before; it took them for done and the corrected hour was never rebuilt."""
+    source = tmp_path / "export.xlsx"
+    write_workbook(source, PURCHASES, SPINS)
+    luigi_bin = str(Path(sys.executable).parent / "luigi")
+    env = {**os.environ, "PLAYSTUDIO_SOURCE": str(source), "PLAYSTUDIO_HOME": str(tmp_path / "h")}
+    with start_luigid(tmp_path / "luigid") as port:
+        scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+        hourly = [luigi_bin, "--module", "playstudio_luigi", "HourlyPipeline", "--hour"]
+        done = subprocess.run(
+            [*hourly, "2022-04-01T22", *scheduler], env=env, cwd=tmp_path, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+        late = (H22 + timedelta(minutes=50), "U2", "PriceInUSD=19.99", tx(5))
+        write_workbook(source, [*PURCHASES, late], SPINS)
+        # The window reaches back to 2022 from today.
+        hours_back = int((dt.now() - H22).total_seconds() // 3600) + 2
+        reconcile_job = [luigi_bin, "--module", "playstudio_luigi", "Reconcile"]
+        fixed = subprocess.run(
+            [*reconcile_job, "--hours-back", str(hours_back), *scheduler],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+        )
+        assert fixed.returncode == 0, fixed.stderr.decode()[-2000:]
+    connection = psycopg2.connect(warehouse)
+    try:
+        rows = {(r[0], r[1]): r for r in gold(connection)}
+    finally:
+        connection.close()
+    assert rows[(H22, "U2")][4:6] == (Decimal("21.98"), 2)
