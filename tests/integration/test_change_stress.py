@@ -1,7 +1,8 @@
 """Every change operation at once, on a source that changes underneath, then one clean finish.
 
-Per trial, on a database of its own: two of each of backfill, the 5-minute cron job, the hourly
-cron job, reconcile and invalidate (random layer and range) run as real processes in a loop
+Per trial, on a database of its own: two of each of backfill (a third of them full refreshes),
+the 5-minute cron job, the hourly cron job, Luigi's Range tools (RangeHourly, RangeByMinutes),
+reconcile and invalidate (random layer and range) run as real processes in a loop
 with random pauses, half of them as "machine A" and half as "machine B" (two homes: two parse
 caches), while the export is re-written twice (corrections, deletions, late rows, rows moving
 to other row numbers). When the chaos is over, one reconcile and one backfill finish the job;
@@ -167,8 +168,40 @@ def operations(rng: random.Random) -> dict[str, Callable[[], list[str]]]:
         ]
         return cli("invalidate", *span, "--layer", layer)
 
+    def backfill() -> list[str]:
+        refresh = ["--full-refresh"] if rng.random() < 0.3 else []
+        return cli("backfill", *SPAN, *refresh, "--workers", str(rng.choice([1, 2])))
+
+    def range_tool() -> list[str]:
+        # Look-back windows wide enough to reach 2022 from today.
+        if rng.random() < 0.5:
+            return luigi_cli(
+                "RangeHourly",
+                "--of",
+                "HourlyPipeline",
+                *SPAN,
+                "--hours-back",
+                "100000",
+                "--local-scheduler",
+            )
+        return luigi_cli(
+            "RangeByMinutes",
+            "--of",
+            "FiveMinutePipeline",
+            "--minutes-interval",
+            "5",
+            "--start",
+            f"{START:%Y-%m-%dT%H%M}",
+            "--stop",
+            f"{STOP:%Y-%m-%dT%H%M}",
+            "--minutes-back",
+            "6000000",
+            "--local-scheduler",
+        )
+
     return {
-        "backfill": lambda: cli("backfill", *SPAN, "--workers", str(rng.choice([1, 2]))),
+        "backfill": backfill,
+        "range": range_tool,
         "five-minute": five_minute,
         "hourly": hourly,
         "reconcile": lambda: cli("reconcile", *SPAN),
@@ -208,6 +241,7 @@ def test_every_change_operation_at_once_ends_equal_to_one_clean_run(
 
         chooser = operations(rng)
         pauses = {
+            "range": 3.0,
             "backfill": 2.0,
             "five-minute": 0.5,
             "hourly": 1.0,
