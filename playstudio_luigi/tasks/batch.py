@@ -11,6 +11,11 @@ An interval that fails a data rule (reject ratio, conservation, an ``error`` che
 hold back the rest of its day: a layer whose batch fails that way is retried interval by
 interval, so the good intervals land, the bad ones fail alone with their own evidence, and the
 day reports them.
+
+Markers removed while a day runs (an ``invalidate``, ``reconcile`` or full refresh racing it)
+do not leave the day incomplete behind a successful exit: after going through its layers, the
+day counts what is still unbuilt and goes through them again (at most :data:`MAX_PASSES`
+times, then it fails saying so).
 """
 
 from __future__ import annotations
@@ -67,9 +72,9 @@ class DayPipeline(luigi.Task):
     to_hour = luigi.IntParameter(default=24, description="Hour to stop before (24: midnight).")
     run_token = luigi.Parameter(
         default="",
-        description="Makes the task one run's own: a full refresh sets it, so that luigid "
-        "schedules days it saw done moments ago (stable_done_cooldown_secs) instead of "
-        "taking them for done.",
+        description="Makes the task one run's own: a full refresh and reconcile set it, so "
+        "that luigid schedules days it saw done moments ago (stable_done_cooldown_secs) "
+        "instead of taking them for done.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
