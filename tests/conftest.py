@@ -98,6 +98,15 @@ def db(warehouse: str) -> Iterator[psycopg2.extensions.connection]:
         connection.close()
 
 
+@pytest.fixture
+def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``PLAYSTUDIO_SOURCE`` pointed at ``export.xlsx`` in the test's directory (the test
+    writes it, and re-writes it to change the export)."""
+    path = tmp_path / "export.xlsx"
+    monkeypatch.setenv(config.SOURCE_ENV, str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def day_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The reliability suites' day of exports (``faults.day_export``), written once."""

@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -21,30 +22,47 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: Notice a dead worker and retry its task within seconds (production: deploy/luigid.cfg).
+FAST_RETRIES = "[scheduler]\nworker_disconnect_delay = 3\nretry_delay = 1\n"
+
+
+@dataclass
+class Luigid:
+    """A running luigid: its port, process and directory (state, logs, stdout)."""
+
+    port: int
+    process: subprocess.Popen
+    home: Path
+
+    def api(self, method: str, data: dict) -> dict:
+        return api(self.port, method, data)
+
+
 @contextmanager
-def start_luigid(where: Path) -> Iterator[int]:
-    """A central scheduler with its state under ``where``, on a free port; fails (not skips)
-    if it cannot start. It notices a dead worker and retries its task within seconds
-    (production settings: deploy/luigid.cfg)."""
+def start_luigid(where: Path, scheduler_config: str = FAST_RETRIES) -> Iterator[Luigid]:
+    """A central scheduler with its state, logs and stdout under ``where``, on a free port,
+    configured with ``scheduler_config`` (empty: luigid's defaults); fails (not skips) if it
+    cannot start."""
     where.mkdir(parents=True, exist_ok=True)
     port = free_port()
     config = where / "luigid.cfg"
-    config.write_text("[scheduler]\nworker_disconnect_delay = 3\nretry_delay = 1\n")
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "luigid"),
-            "--port",
-            str(port),
-            "--state-path",
-            str(where / "state.pickle"),
-            "--logdir",
-            str(where),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "LUIGI_CONFIG_PATH": str(config)},
-        cwd=where,
-    )
+    config.write_text(scheduler_config)
+    with open(where / "stdout.log", "w") as output:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "luigid"),
+                "--port",
+                str(port),
+                "--state-path",
+                str(where / "state.pickle"),
+                "--logdir",
+                str(where),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "LUIGI_CONFIG_PATH": str(config)},
+            cwd=where,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -55,10 +73,11 @@ def start_luigid(where: Path) -> Iterator[int]:
                 assert process.poll() is None, "luigid exited at start"
                 assert time.monotonic() < deadline, "luigid did not answer within 30 s"
                 time.sleep(0.2)
-        yield port
+        yield Luigid(port, process, where)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def api(port: int, method: str, data: dict) -> dict:

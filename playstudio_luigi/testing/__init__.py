@@ -88,6 +88,11 @@ def table_rows(
         return sorted(cursor.fetchall(), key=lambda row: tuple(map(_sort_key, row)))
 
 
+def gold_rows(connection: psycopg2.extensions.connection) -> list[tuple]:
+    """Every row of ``gold.aggregated_final_table`` (columns :data:`GOLD_COLUMNS`), sorted."""
+    return table_rows(connection, "gold.aggregated_final_table", GOLD_COLUMNS)
+
+
 def _sort_key(value: Any) -> tuple[int, str]:
     return (value is None, str(value))
 

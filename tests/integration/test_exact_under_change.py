@@ -37,6 +37,7 @@ from playstudio_luigi.tasks.extract import ExtractPurchases
 from playstudio_luigi.tasks.validate import ValidatePurchases
 from playstudio_luigi.testing import (
     GOLD_COLUMNS,
+    gold_rows,
     reset_warehouse,
     run,
     table_rows,
@@ -55,19 +56,8 @@ PURCHASES = [
 SPINS = [(H22, "U1", "US", 5), (H22, "U2", "CA", 2)]
 
 
-def gold(db) -> list[tuple]:
-    return table_rows(db, "gold.aggregated_final_table", GOLD_COLUMNS)
-
-
 def silver_of_hour() -> list:
     return [SilverSpins(hour=H22)] + [SilverPurchases(interval=s) for s in five_minute_starts(H22)]
-
-
-@pytest.fixture
-def source(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "export.xlsx"
-    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(path))
-    return path
 
 
 def waiting_locks(db) -> int:
@@ -133,17 +123,17 @@ def test_invalidate_waits_for_a_gold_task_in_flight(db, source):
     """Before: gold built from the emptied silver, 0 rows, marked complete for good."""
     write_workbook(source, PURCHASES, SPINS)
     assert run([HourlyPipeline(hour=H22)])
-    clean = gold(db)
+    clean = gold_rows(db)
     assert clean and sum(row[4] for row in clean) == Decimal("9.98")
     reset_warehouse(db)
 
     assert run(silver_of_hour())
     change = race_with_gold_waiting(db, lambda: invalidate_range(H22, H23, "silver"))
     assert change.error is None
-    assert gold(db) != [], "a refresh never empties what it has not rebuilt yet"
+    assert gold_rows(db) != [], "a refresh never empties what it has not rebuilt yet"
     assert not HourlyPipeline(hour=H22).complete(), "the invalidation removed gold's marker"
     assert run([HourlyPipeline(hour=H22)])
-    assert gold(db) == clean
+    assert gold_rows(db) == clean
 
 
 def test_reconcile_waits_for_a_gold_task_in_flight(db, source):
@@ -151,7 +141,7 @@ def test_reconcile_waits_for_a_gold_task_in_flight(db, source):
     corrected = [(PURCHASES[0][0], "U1", "PriceInUSD=2.99", tx(1)), *PURCHASES[1:]]
     write_workbook(source, corrected, SPINS)
     assert run([HourlyPipeline(hour=H22)])
-    clean = gold(db)
+    clean = gold_rows(db)
     reset_warehouse(db)
 
     write_workbook(source, PURCHASES, SPINS)
@@ -160,8 +150,8 @@ def test_reconcile_waits_for_a_gold_task_in_flight(db, source):
     change = race_with_gold_waiting(db, lambda: invalidate_changed(H22, H23))
     assert change.error is None and change.result.hours == [H22]
     assert run([HourlyPipeline(hour=H22)])
-    assert gold(db) == clean
-    (u1,) = [row for row in gold(db) if row[1] == "U1"]
+    assert gold_rows(db) == clean
+    (u1,) = [row for row in gold_rows(db) if row[1] == "U1"]
     assert u1[4] == Decimal("5.99")
 
 
@@ -209,7 +199,7 @@ def test_a_batch_of_two_source_versions_quarantines_only_its_own_bad_rows(db, so
 def test_a_failed_full_refresh_keeps_the_previous_rows(db, source, monkeypatch, capsys):
     write_workbook(source, PURCHASES, SPINS)
     assert main(["backfill", "--start", "2022-04-01T22", "--stop", "2022-04-01T23"]) == 0
-    before = gold(db)
+    before = gold_rows(db)
     monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(source.with_name("gone.xlsx")))
     capsys.readouterr()
     args = ["backfill", "--full-refresh", "--start", "2022-04-01T22", "--stop", "2022-04-01T23"]
@@ -217,7 +207,7 @@ def test_a_failed_full_refresh_keeps_the_previous_rows(db, source, monkeypatch, 
     assert "full refresh: 0 of 1 hour(s) rebuilt; the others keep their previous rows" in (
         capsys.readouterr().err
     )
-    assert gold(db) == before
+    assert gold_rows(db) == before
 
 
 def test_a_range_built_from_two_exports_says_so(db, source, capsys):
@@ -242,7 +232,7 @@ def scalar(dsn: str, query: str) -> object:
         connection.close()
 
 
-def count_gold(dsn: str) -> int:
+def count_gold_rows(dsn: str) -> int:
     return scalar(dsn, "select count(*) from gold.aggregated_final_table")
 
 
@@ -261,14 +251,14 @@ def test_full_refresh_through_luigid_right_after_a_backfill(warehouse, tmp_path)
         "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE),
         "PLAYSTUDIO_HOME": str(tmp_path / "home"),
     }
-    with start_luigid(tmp_path / "luigid") as port:
-        scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+    with start_luigid(tmp_path / "luigid") as server:
+        scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(server.port)]
         span = ["--start", "2022-04-01T20", "--stop", "2022-04-02T02"]
         first = subprocess.run(
             [cli, "backfill", *span, *scheduler], env=env, cwd=tmp_path, capture_output=True
         )
         assert first.returncode == 0, first.stderr.decode()[-2000:]
-        built = count_gold(warehouse)
+        built = count_gold_rows(warehouse)
         assert built > 0
         first_built = last_gold_marker(warehouse)
         fewest = [built]
@@ -279,7 +269,7 @@ def test_full_refresh_through_luigid_right_after_a_backfill(warehouse, tmp_path)
             stderr=subprocess.PIPE,
         )
         while refresh.poll() is None:
-            fewest.append(count_gold(warehouse))
+            fewest.append(count_gold_rows(warehouse))
             time.sleep(0.05)
         assert refresh.returncode == 0, refresh.stderr.read().decode()[-2000:]
     assert min(fewest) == built, "the range was never emptier than before the refresh"
@@ -312,8 +302,8 @@ def test_reconcile_through_luigid_right_after_the_hourly_job(warehouse, tmp_path
     write_workbook(source, PURCHASES, SPINS)
     luigi_bin = str(Path(sys.executable).parent / "luigi")
     env = {**os.environ, "PLAYSTUDIO_SOURCE": str(source), "PLAYSTUDIO_HOME": str(tmp_path / "h")}
-    with start_luigid(tmp_path / "luigid") as port:
-        scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+    with start_luigid(tmp_path / "luigid") as server:
+        scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(server.port)]
         hourly = [luigi_bin, "--module", "playstudio_luigi", "HourlyPipeline", "--hour"]
         done = subprocess.run(
             [*hourly, "2022-04-01T22", *scheduler], env=env, cwd=tmp_path, capture_output=True
@@ -333,7 +323,7 @@ def test_reconcile_through_luigid_right_after_the_hourly_job(warehouse, tmp_path
         assert fixed.returncode == 0, fixed.stderr.decode()[-2000:]
     connection = psycopg2.connect(warehouse)
     try:
-        rows = {(r[0], r[1]): r for r in gold(connection)}
+        rows = {(r[0], r[1]): r for r in gold_rows(connection)}
     finally:
         connection.close()
     assert rows[(H22, "U2")][4:6] == (Decimal("21.98"), 2)

@@ -78,8 +78,8 @@ def test_status_shows_done_missing_and_failed(db, half_broken, capsys):
 @pytest.fixture
 def luigid(tmp_path: Path) -> Iterator[int]:
     """A real central scheduler on a free port; fails (not skips) if it cannot start."""
-    with start_luigid(tmp_path) as port:
-        yield port
+    with start_luigid(tmp_path) as server:
+        yield server.port
 
 
 def backfill_through(port: int, start: str, stop: str) -> list[str]:

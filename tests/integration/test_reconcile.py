@@ -21,6 +21,7 @@ from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.reconcile import reconcile
 from playstudio_luigi.testing import (
     GOLD_COLUMNS,
+    gold_rows,
     reset_warehouse,
     run,
     table_rows,
@@ -45,20 +46,9 @@ def load(path: Path, purchases, spins=SPINS) -> Path:
     return write_workbook(path, purchases, spins)
 
 
-def gold(db) -> list[tuple]:
-    return table_rows(db, "gold.aggregated_final_table", GOLD_COLUMNS)
-
-
 def markers(db) -> dict[tuple, object]:
     rows = table_rows(db, "ops.task_markers", ["task_family", "interval_start", "completed_at"])
     return {(family, start): at for family, start, at in rows}
-
-
-@pytest.fixture
-def source(tmp_path, monkeypatch):
-    path = tmp_path / "export.xlsx"
-    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(path))
-    return path
 
 
 def test_late_row_reaches_gold_and_nothing_else_is_rewritten(db, source):
@@ -72,7 +62,7 @@ def test_late_row_reaches_gold_and_nothing_else_is_rewritten(db, source):
         "Purchases 2022-04-01 22:00: +1 added, ~0 changed, -0 removed"
     ]
     assert report.hours == [H22] and report.rebuilt
-    rows = {(r[0], r[1]): r for r in gold(db)}
+    rows = {(r[0], r[1]): r for r in gold_rows(db)}
     assert rows[(H22, "U1")][4:6] == (Decimal("5.98"), 2)
     # the day's total moved on every row of that user-day, the 23:00 row included
     assert rows[(H22, "U1")][7] == rows[(H23, "U1")][7] == Decimal("15.97")
@@ -102,12 +92,12 @@ def test_corrected_and_deleted_rows(db, source):
         (H23, 0, 0, 0),  # the row for 23:03 moved up one row in the file
     }
     # Equal to a clean rebuild on the final export.
-    reconciled = gold(db)
+    reconciled = gold_rows(db)
     silver = table_rows(db, "silver.silver_purchases", ["transaction_id", "revenue"])
     assert silver == [(tx(1), Decimal("2.99")), (tx(3), Decimal("9.99"))]
     reset_warehouse(db)
     assert run([HourlyPipeline(hour=H22), HourlyPipeline(hour=H23)])
-    assert gold(db) == reconciled
+    assert gold_rows(db) == reconciled
 
 
 def test_nothing_changed_nothing_rebuilt(db, source):
@@ -123,16 +113,16 @@ def test_nothing_changed_nothing_rebuilt(db, source):
 def test_full_refresh_of_a_layer(db, source):
     load(source, BASE)
     assert run([HourlyPipeline(hour=H22), HourlyPipeline(hour=H23)])
-    expected = gold(db)
+    expected = gold_rows(db)
     invalidate_range(H22, H23, layer="silver")
     left = {family for family, start in markers(db) if start < H23}
     assert "SilverPurchases" not in left and "GoldAggregate" not in left
     assert "LoadBronzePurchases" in left
     # Markers only: the rows stay until the rebuild replaces them (never emptier).
-    assert gold(db) == expected
+    assert gold_rows(db) == expected
     assert not HourlyPipeline(hour=H22).complete()
     assert run([HourlyPipeline(hour=H22)])
-    assert gold(db) == expected
+    assert gold_rows(db) == expected
 
 
 def test_range_schedules_only_closed_intervals(db, source, monkeypatch):
@@ -217,10 +207,10 @@ def test_reconcile_after_any_history_equals_a_clean_run(db, source, history):
             rows.pop(minute % len(rows))
         load(source, rows)
         assert reconcile(H22, H22 + timedelta(hours=2)).rebuilt
-    reconciled = gold(db)
+    reconciled = gold_rows(db)
     reset_warehouse(db)
     assert run([HourlyPipeline(hour=H22), HourlyPipeline(hour=H23)])
-    assert reconciled == gold(db)
+    assert reconciled == gold_rows(db)
 
 
 def test_reconcile_task_for_cron(db, source, monkeypatch):
@@ -232,6 +222,6 @@ def test_reconcile_task_for_cron(db, source, monkeypatch):
     load(source, [*BASE, (H23 + timedelta(minutes=50), "U2", "PriceInUSD=19.99", tx(5))])
     monkeypatch.setattr(reconcile_module, "utcnow", lambda: dt(2022, 4, 2, 0, 10))
     assert run([Reconcile(hours_back=2)])
-    rows = {(r[0], r[1]): r for r in gold(db)}
+    rows = {(r[0], r[1]): r for r in gold_rows(db)}
     assert rows[(H23, "U2")][4:6] == (Decimal("19.99"), 1)
     assert rows[(H22, "U2")][7] == Decimal("21.98")  # the day's total, on the 22:00 row too

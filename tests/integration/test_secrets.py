@@ -8,14 +8,13 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from faults import cli, cli_env, connected
+from luigid_server import Luigid, start_luigid
 from webhook_server import FakeSlack
 
 from playstudio_luigi.testing import PURCHASE_HEADER, write_workbook
@@ -33,63 +32,21 @@ def with_password(dsn: str, password: str, dbname: str | None = None) -> str:
     return urlunsplit(parts._replace(netloc=netloc, path=path))
 
 
-class Luigid:
-    def __init__(self, port: int, process: subprocess.Popen, home: Path) -> None:
-        self.port, self.process, self.home = port, process, home
-
-    def api(self, method: str, data: dict) -> dict:
-        query = quote(json.dumps(data))
-        url = f"http://127.0.0.1:{self.port}/api/{method}?data={query}"
-        with urllib.request.urlopen(url, timeout=10) as reply:
-            return json.load(reply)["response"]
-
-    def everything(self) -> str:
-        """Every task luigid knows, with parameters, and every failed task's explanation."""
-        texts = []
-        for status in ("DONE", "FAILED", "PENDING", "RUNNING", "DISABLED"):
-            tasks = self.api("task_list", {"status": status, "upstream_status": "", "search": ""})
-            texts.append(json.dumps(tasks))
-            if status == "FAILED":
-                texts += [json.dumps(self.api("fetch_error", {"task_id": t})) for t in tasks]
-        return "\n".join(texts)
+def everything(luigid: Luigid) -> str:
+    """Every task luigid knows, with parameters, and every failed task's explanation."""
+    texts = []
+    for status in ("DONE", "FAILED", "PENDING", "RUNNING", "DISABLED"):
+        tasks = luigid.api("task_list", {"status": status, "upstream_status": "", "search": ""})
+        texts.append(json.dumps(tasks))
+        if status == "FAILED":
+            texts += [json.dumps(luigid.api("fetch_error", {"task_id": t})) for t in tasks]
+    return "\n".join(texts)
 
 
 @pytest.fixture
 def luigid(tmp_path: Path) -> Iterator[Luigid]:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    home = tmp_path / "luigid"
-    home.mkdir()
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "luigid"),
-            "--port",
-            str(port),
-            "--state-path",
-            str(home / "state.pickle"),
-            "--logdir",
-            str(home),
-        ],
-        stdout=(home / "stdout.log").open("w"),
-        stderr=subprocess.STDOUT,
-        cwd=home,
-    )
-    server = Luigid(port, process, home)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            server.api("task_list", {"status": "DONE", "upstream_status": "", "search": ""})
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "luigid did not start"
-            time.sleep(0.2)
-    yield server
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=30)
+    with start_luigid(tmp_path / "luigid", scheduler_config="") as server:
+        yield server
 
 
 def all_files(root: Path) -> str:
@@ -150,7 +107,7 @@ def test_no_secret_anywhere_after_failing_runs(
             assert result.returncode != 0
             outputs.append(result.stdout + result.stderr)
         slack_text = "\n".join(r.raw for r in slack.received)
-    scheduler_text = luigid.everything()
+    scheduler_text = everything(luigid)
     luigid.process.terminate()  # saves its state
     luigid.process.wait(timeout=30)
     with connected(warehouse) as connection, connection.cursor() as cursor:
