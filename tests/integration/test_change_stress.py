@@ -14,18 +14,22 @@ Trials: ``PLAYSTUDIO_STRESS_TRIALS`` (default 2, what CI runs), each with
 ``PLAYSTUDIO_STRESS_SECONDS`` of chaos (default 20). Trial *i* is seeded with
 ``PLAYSTUDIO_STRESS_SEED + i`` (default: today's date, UTC); a failure prints its seed and the
 story of the trial, and ``PLAYSTUDIO_STRESS_SEED=<seed> PLAYSTUDIO_STRESS_TRIALS=1`` replays
-its choices (not its timing). On demand (README, Reliability):
+its choices (not its timing). ``PLAYSTUDIO_STRESS_REPORT=<file>`` appends each trial's
+operations and exit codes to that file (one JSON line per trial). On demand (README,
+Reliability):
 ``PLAYSTUDIO_STRESS_TRIALS=50 .venv/bin/pytest tests/integration/test_change_stress.py``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -269,6 +273,10 @@ def test_every_change_operation_at_once_ends_equal_to_one_clean_run(
         assert not any(thread.is_alive() for thread in threads), "an actor never finished"
         for kind, args, code, _ in outcomes:
             story.append(f"{kind} {' '.join(args[-6:])}: exit {code}")
+        if report := os.environ.get("PLAYSTUDIO_STRESS_REPORT"):
+            with open(report, "a") as sink:  # one JSON line per trial, for README's figures
+                counts = Counter(f"{kind} exit {code}" for kind, _, code, _ in outcomes)
+                sink.write(json.dumps({"seed": seed, "operations": counts}) + "\n")
         fatal = [
             (kind, text[-1500:]) for kind, _, _, text in outcomes if any(f in text for f in FATAL)
         ]
