@@ -55,7 +55,7 @@ def connect() -> psycopg2.extensions.connection:
     dsn = database_url()
     try:
         connection = psycopg2.connect(dsn, options=_SESSION_OPTIONS)
-    except psycopg2.OperationalError as exc:
+    except (psycopg2.OperationalError, psycopg2.ProgrammingError) as exc:  # down, or bad DSN
         raise _unavailable("cannot connect to PostgreSQL at", dsn, exc) from None
     key = (os.getpid(), dsn)
     if key not in _schema_ready:

@@ -10,12 +10,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from faults import cli, cli_env, connected
+from psycopg2 import sql
 from webhook_server import FakeSlack
 
 from playstudio_luigi.testing import PURCHASE_HEADER, write_workbook
@@ -92,6 +94,27 @@ def luigid(tmp_path: Path) -> Iterator[Luigid]:
         process.wait(timeout=30)
 
 
+@pytest.fixture
+def secret_role(warehouse: str) -> Iterator[str]:
+    """The warehouse's URL for a role of its own whose password is ``PASSWORD`` and that owns
+    the database (servers check passwords: the embedded one too)."""
+    role = f"secrets_{uuid.uuid4().hex[:8]}"
+    dbname = urlsplit(warehouse).path.lstrip("/")
+    with connected(warehouse) as admin, admin.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("create role {} login password %s").format(sql.Identifier(role)), (PASSWORD,)
+        )
+        cursor.execute(
+            sql.SQL("alter database {} owner to {}").format(
+                sql.Identifier(dbname), sql.Identifier(role)
+            )
+        )
+    yield urlunsplit(urlsplit(warehouse)._replace(netloc=f"{role}@"))
+    with connected(warehouse) as admin, admin.cursor() as cursor:
+        cursor.execute(sql.SQL("reassign owned by {} to current_user").format(sql.Identifier(role)))
+        cursor.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+
+
 def all_files(root: Path) -> str:
     return "\n".join(
         p.read_bytes().decode("utf-8", "replace") for p in root.rglob("*") if p.is_file()
@@ -99,7 +122,7 @@ def all_files(root: Path) -> str:
 
 
 def test_no_secret_anywhere_after_failing_runs(
-    warehouse: str, luigid: Luigid, tmp_path: Path
+    warehouse: str, secret_role: str, luigid: Luigid, tmp_path: Path
 ) -> None:
     broken = write_workbook(
         tmp_path / "broken.xlsx",
@@ -116,7 +139,7 @@ def test_no_secret_anywhere_after_failing_runs(
         runs = (
             # cron's command, reachable database: errors land in run history and luigid
             (
-                with_password(warehouse, PASSWORD),
+                with_password(secret_role, PASSWORD),
                 [
                     str(Path(sys.executable).parent / "luigi"),
                     *("--module", "playstudio_luigi", "HourlyPipeline", "--hour", "2022-04-01T22"),
@@ -125,7 +148,7 @@ def test_no_secret_anywhere_after_failing_runs(
             ),
             # a backfill against a database that does not exist: the DSN itself in the error
             (
-                with_password(warehouse, PASSWORD, "no_such_db"),
+                with_password(secret_role, PASSWORD, "no_such_db"),
                 cli("backfill", *ONE_HOUR, *scheduler, "--workers", "2"),
             ),
         )
@@ -170,7 +193,8 @@ def test_no_secret_anywhere_after_failing_runs(
     }
     # Each place holds the evidence we look in (so an empty place cannot pass by accident).
     assert "transaction_id" in places["terminal output"]
-    assert "postgresql://postgres:***@" in outputs[1] and "no_such_db" in outputs[1]
+    assert f"postgresql://{urlsplit(secret_role).username}:***@" in outputs[1]
+    assert "no_such_db" in outputs[1]
     assert "transaction_id" in slack_text
     assert "SourceFormatError" in history
     assert "ExtractPurchases" in scheduler_text and "transaction_id" in scheduler_text
