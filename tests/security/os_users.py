@@ -40,9 +40,7 @@ class OsUser:
 def other_user(name: str = ATTACKER) -> OsUser:
     """A local user other than us (created if need be); fails the test when we are not root."""
     if os.geteuid() != 0:
-        pytest.fail(
-            f"this attack needs a second OS user: run the suite as root (CI does) to create {name!r}"
-        )
+        pytest.fail(f"this attack needs a second OS user {name!r}: run the suite as root (CI does)")
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
