@@ -220,7 +220,7 @@ def main() -> None:
     users = max(40, args.purchases // 50)
     write_sample(workbook, SampleSpec(purchases=args.purchases, hours=args.hours, users=users))
     embedded = None if os.environ.get("PLAYSTUDIO_DSN") else EmbeddedPostgres(work / "pg")
-    admin = os.environ.get("PLAYSTUDIO_DSN") or embedded.start()
+    admin = os.environ.get("PLAYSTUDIO_DSN") or embedded.admin_url()
     results: dict[str, list[dict]] = {}
     try:
         for _ in range(args.repeat):

@@ -20,7 +20,7 @@ from playstudio_luigi.intervals import utcnow
 from playstudio_luigi.operations.backfill import EmptyRangeError, run_backfill, run_demo
 from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.reconcile import reconcile
-from playstudio_luigi.redaction import redact_dsn
+from playstudio_luigi.redaction import describe_dsn
 from playstudio_luigi.reports.checks_report import check_report
 from playstudio_luigi.reports.status import coverage_status
 from playstudio_luigi.reports.summary import gold_summary
@@ -177,7 +177,7 @@ def _cmd_db(args: argparse.Namespace) -> int:
         print(f"{config.DSN_ENV} is set: the embedded database is not used", file=sys.stderr)
         return 2
     if config.configured_dsn() is not None:
-        print(redact_dsn(config.configured_dsn()))
+        print(describe_dsn(config.configured_dsn()))
         return 0
     server = EmbeddedPostgres(config.home_dir())
     try:

@@ -91,6 +91,13 @@ def source_path() -> Path:
         raise ConfigurationError(
             f"no source workbook configured: set {SOURCE_ENV} or [playstudio] source_path"
         )
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes from the environment (surrogate escapes)
+        raise ConfigurationError(
+            f"source workbook path {os.fsencode(raw)!r} is not valid UTF-8: "
+            "rename the file or its folder"
+        ) from None
     return Path(raw).expanduser()
 
 

@@ -53,7 +53,7 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield external
         return
     server = EmbeddedPostgres(tmp_path_factory.mktemp("pg-home"))
-    url = server.start()  # raises (test error, not skip) when the server cannot start
+    url = server.admin_url()  # raises (test error, not skip) when the server cannot start
     try:
         yield url
     finally:

@@ -24,6 +24,11 @@ class slack(luigi.Config):
         description="Upper bound on the time one alert may take, retries and Retry-After "
         "waits included; past it the alert is dropped (and logged), the pipeline goes on.",
     )
+    max_run_seconds = luigi.FloatParameter(
+        default=60.0,
+        description="Upper bound on the time all alerts of one run (one process) may take "
+        "together; past it further alerts are dropped (and logged).",
+    )
     min_interval_seconds = luigi.FloatParameter(
         default=3600.0,
         description="After an alert for a task family, further failures of that family are "

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from playstudio_luigi.private import make_private, open_private, private_dir
+
 KEEP_PENDING = 2000  # intervals listed in a digest; more are counted, not listed
 
 
@@ -33,8 +35,9 @@ class AlertThrottle:
 
     @contextmanager
     def _state(self) -> Iterator[dict[str, Any]]:
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.state_file.with_suffix(".lock"), "a") as lock:
+        private_dir(self.state_file.parent)
+        lock_fd = open_private(self.state_file.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT)
+        with open(lock_fd, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 state = json.loads(self.state_file.read_text())
@@ -43,6 +46,7 @@ class AlertThrottle:
             yield state
             tmp = self.state_file.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(json.dumps(state))
+            make_private(tmp)
             tmp.replace(self.state_file)
 
     def record(self, family: str, interval: str, error: str, now: float | None = None) -> Decision:

@@ -12,7 +12,7 @@ import psycopg2.extensions
 from playstudio_luigi import config
 from playstudio_luigi.db.embedded import EmbeddedPostgres
 from playstudio_luigi.db.migrations import ensure_schema
-from playstudio_luigi.redaction import redact, redact_dsn
+from playstudio_luigi.redaction import describe_dsn, dsn_secrets, redact
 
 _SESSION_OPTIONS = "-c timezone=UTC -c application_name=playstudio_luigi"
 
@@ -29,7 +29,8 @@ def _unavailable(what: str, dsn: str, error: BaseException) -> DatabaseUnavailab
     if isinstance(error, psycopg2.InterfaceError) and error.__context__ is not None:
         error = error.__context__  # "connection already closed": say why it closed
     reason = " ".join(str(error).split())[:300] or type(error).__name__
-    return DatabaseUnavailableError(redact(f"{what} {redact_dsn(dsn)}: {reason}"))
+    message = f"{what} {describe_dsn(dsn)}: {reason}"
+    return DatabaseUnavailableError(redact(message, extra=dsn_secrets(dsn)))
 
 
 _dsn_cache: dict[int, str] = {}
@@ -54,7 +55,7 @@ def connect() -> psycopg2.extensions.connection:
     dsn = database_url()
     try:
         connection = psycopg2.connect(dsn, options=_SESSION_OPTIONS)
-    except psycopg2.OperationalError as exc:
+    except (psycopg2.OperationalError, psycopg2.ProgrammingError) as exc:  # down, or bad DSN
         raise _unavailable("cannot connect to PostgreSQL at", dsn, exc) from None
     key = (os.getpid(), dsn)
     if key not in _schema_ready:

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from playstudio_luigi import config
 from playstudio_luigi.intervals import Interval
+from playstudio_luigi.private import make_private, open_private, private_dir, private_home
 from playstudio_luigi.source.reader import SourceFormatError, read_sheet
 from playstudio_luigi.source.schema import LAYOUTS, PURCHASES
 
@@ -79,29 +80,31 @@ def current_version(path: Path, cache_root: Path) -> SourceVersion:
         stat = path.stat()
     except OSError as exc:
         raise SourceFormatError(f"{path}: source workbook cannot be read: {exc}") from exc
-    cache_root.mkdir(parents=True, exist_ok=True)
+    private_dir(cache_root)
     stamp = f"{path.resolve()}|{stat.st_ino}|{stat.st_size}|{stat.st_mtime_ns}"
     sidecar = cache_root / "hashes" / hashlib.sha256(stamp.encode()).hexdigest()[:32]
     try:
         sha = sidecar.read_text().strip()
     except FileNotFoundError:
         sha = file_sha256(path)
-        sidecar.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(sidecar.parent)
         tmp = sidecar.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(sha)
+        make_private(tmp)
         tmp.replace(sidecar)
     return SourceVersion(path=path, sha256=sha, cache_dir=cache_root / sha)
 
 
 def configured_version() -> SourceVersion:
     """The current version of the configured source workbook, cached under the local home."""
-    return current_version(config.source_path(), config.home_dir() / "cache" / "sources")
+    home = private_home(config.home_dir())
+    return current_version(config.source_path(), home / "cache" / "sources")
 
 
 @contextmanager
 def _locked(lock_path: Path) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
+    private_dir(lock_path.parent)
+    with open(open_private(lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -148,10 +151,11 @@ def _parse_sorted(path: Path, sha: str, layout, arrow_file: Path) -> None:
         # The file was replaced while we read it: do not file these rows under the old hash.
         raise SourceFormatError(f"{path}: source changed while it was being read; retry")
     table = table.sort_by([("event_time", "ascending"), ("source_row", "ascending")])
-    arrow_file.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(arrow_file.parent)
     tmp = arrow_file.with_suffix(f".{os.getpid()}.tmp")
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=65536)
+    make_private(tmp)
     tmp.replace(arrow_file)
 
 

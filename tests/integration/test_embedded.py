@@ -128,7 +128,9 @@ def _assert_running(status: EmbeddedStatus, dsn: str) -> None:
     assert status.pid is not None and _alive(status.pid)
     assert status.dsn == dsn
     assert status.socket_dir is not None
-    assert dsn == f"postgresql://postgres@/playstudio?host={status.socket_dir}&port=5432"
+    assert dsn.startswith(
+        f"postgresql://playstudio_pipeline@/playstudio?host={status.socket_dir}&port=5432&passfile="
+    )
     assert _query(dsn, "select 1") == [(1,)]
 
 
@@ -147,7 +149,9 @@ def test_start_is_idempotent_and_reuses_the_server(make_home: MakeHome) -> None:
     first = pg.status()
     _assert_running(first, dsn)
     assert pg.url() == dsn
-    assert _query(dsn, "select current_database(), current_user") == [("playstudio", "postgres")]
+    assert _query(dsn, "select current_database(), current_user") == [
+        ("playstudio", "playstudio_pipeline")
+    ]
     settings = dict(
         _query(
             dsn,

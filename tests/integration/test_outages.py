@@ -46,10 +46,13 @@ def expected(pg_admin_url: str, day_source: Path, tmp_path_factory: pytest.TempP
 
 @pytest.fixture
 def own_server(tmp_path: Path, embedded_server) -> tuple[EmbeddedPostgres, str]:
-    """A server of this test's own, to stop and start; its DSN carries a password (the
-    server trusts its socket, so the password is never checked, only carried around)."""
+    """A server of this test's own, to stop and start; its DSN carries the pipeline role's
+    password (set to ``PASSWORD`` here; the server checks it)."""
     server = embedded_server(tmp_path / "pg")
-    return server, server.start().replace("postgres@", f"postgres:{PASSWORD}@")
+    with connected(server.admin_url()) as admin, admin.cursor() as cursor:
+        cursor.execute("alter role playstudio_pipeline password %s", (PASSWORD,))
+    dsn = server.start()
+    return server, dsn.replace("playstudio_pipeline@", f"playstudio_pipeline:{PASSWORD}@")
 
 
 def _start_backfill(env: dict[str, str]) -> subprocess.Popen:
@@ -81,8 +84,8 @@ def _stop_when_running(server: EmbeddedPostgres, dsn: str, backfill: subprocess.
 
 def _assert_clear_and_secret_free(stderr: str) -> None:
     assert (
-        "DatabaseUnavailableError: cannot connect to PostgreSQL at postgresql://postgres:***@"
-        in (stderr)
+        "DatabaseUnavailableError: cannot connect to PostgreSQL at "
+        "postgresql://playstudio_pipeline:***@" in (stderr)
     )
     assert "Traceback" not in stderr, stderr[-3000:]
     assert PASSWORD not in stderr

@@ -19,9 +19,12 @@ from playstudio_luigi.testing import run, write_workbook
 pytestmark = pytest.mark.integration
 
 
+PASSWORD = "role-pw-Q7"  # servers authenticate by password (the embedded one too)
+
+
 def as_user(url: str, user: str) -> str:
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{user}@{parts.hostname or ''}"))
+    return urlunsplit(parts._replace(netloc=f"{user}:{PASSWORD}@{parts.hostname or ''}"))
 
 
 def test_identifiers_are_validated():
@@ -36,6 +39,10 @@ def test_pipeline_runs_as_least_privileged_role(warehouse, db, tmp_path, monkeyp
     pipeline, analyst = f"pipeline_{suffix}", f"analyst_{suffix}"
     with db.cursor() as cursor:
         create_roles(cursor, pipeline, analyst)
+        for role in (pipeline, analyst):
+            cursor.execute(
+                sql.SQL("alter role {} password %s").format(sql.Identifier(role)), (PASSWORD,)
+            )
     try:
         source = write_workbook(
             tmp_path / "w.xlsx",

@@ -17,12 +17,16 @@ from playstudio_luigi.db.embedded.processes import Postmaster, is_alive
 from playstudio_luigi.db.embedded.runtime import package_bin_dir
 
 
-def _connect(postmaster: Postmaster, dbname: str, timeout: int) -> psycopg2.extensions.connection:
+def superuser_connect(
+    postmaster: Postmaster, passfile: Path, dbname: str, timeout: int = 10
+) -> psycopg2.extensions.connection:
+    """The superuser's connection, its password read by libpq from the home's ``passfile``."""
     return psycopg2.connect(
         dbname=dbname,
         user=SUPERUSER,
         host=str(postmaster.socket_dir),
         port=postmaster.port,
+        passfile=str(passfile),
         connect_timeout=timeout,
     )
 
@@ -60,17 +64,17 @@ def wait_until_ready(postmaster: Postmaster, timeout: float) -> bool:
         time.sleep(0.2)
 
 
-def ensure_database(postmaster: Postmaster) -> None:
+def ensure_database(postmaster: Postmaster, passfile: Path) -> None:
     """CREATE DATABASE playstudio unless it exists, tolerating a concurrent creator."""
     try:
-        _create_database(postmaster)
+        _create_database(postmaster, passfile)
     except psycopg2.Error as exc:
         raise EmbeddedPostgresError(f"cannot create database {DATABASE!r}: {exc}") from exc
 
 
-def _create_database(postmaster: Postmaster) -> None:
+def _create_database(postmaster: Postmaster, passfile: Path) -> None:
     for attempt in range(10):
-        conn = _connect(postmaster, "postgres", 10)
+        conn = superuser_connect(postmaster, passfile, "postgres")
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
@@ -92,7 +96,11 @@ def _create_database(postmaster: Postmaster) -> None:
             conn.close()
 
 
-def dsn_for(postmaster: Postmaster) -> str:
-    # The port is always explicit: a PGPORT in the environment must not redirect the client.
+def dsn_for(postmaster: Postmaster, passfile: Path, user: str) -> str:
+    """The URL of ``user`` on the server; libpq reads the password from ``passfile``.
+
+    The port is always explicit: a PGPORT in the environment must not redirect the client.
+    """
     socket_dir = quote(str(postmaster.socket_dir), safe="/")
-    return f"postgresql://{SUPERUSER}@/{DATABASE}?host={socket_dir}&port={postmaster.port}"
+    query = f"host={socket_dir}&port={postmaster.port}&passfile={quote(str(passfile), safe='/')}"
+    return f"postgresql://{user}@/{DATABASE}?{query}"

@@ -34,12 +34,16 @@ def locate_data_dir(home: Path, run_as: RunAs | None) -> Path:
         return system
     if local.exists():
         return local
-    return local if traversable_by(home, run_as) else system
+    # The home itself is made passable (0711) for the server user when PGDATA goes in it.
+    return local if traversable_by(home.parent, run_as) else system
 
 
-def initdb(home: Path, data_dir: Path, bin_dir: Path, run_as: RunAs | None) -> None:
-    """Create the cluster unless it exists. initdb runs in a scratch dir renamed at the end,
-    so an interrupted initdb never leaves a half-made PGDATA behind."""
+def initdb(
+    home: Path, data_dir: Path, bin_dir: Path, run_as: RunAs | None, superuser_password: str
+) -> None:
+    """Create the cluster unless it exists, password authentication only. initdb runs in a
+    scratch dir renamed at the end, so an interrupted initdb never leaves a half-made PGDATA
+    behind."""
     if (data_dir / "PG_VERSION").is_file():
         return
     # A server whose PGDATA was deleted under it keeps running; it must not share our
@@ -54,7 +58,10 @@ def initdb(home: Path, data_dir: Path, bin_dir: Path, run_as: RunAs | None) -> N
         with contextlib.suppress(OSError):
             (parent / "HOME").write_text(f"{home}\n")
     for leftover in parent.glob(f"{data_dir.name}.initdb-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
     if data_dir.exists():
         if not data_dir.is_dir() or any(data_dir.iterdir()):
             raise EmbeddedPostgresError(
@@ -64,8 +71,17 @@ def initdb(home: Path, data_dir: Path, bin_dir: Path, run_as: RunAs | None) -> N
         data_dir.rmdir()
 
     scratch = parent / f"{data_dir.name}.initdb-{os.getpid()}"
+    # The password goes to initdb in a file only the server user can read, never in argv.
+    pwfile = parent / f"{data_dir.name}.initdb-{os.getpid()}.pw"
     scratch.mkdir(mode=0o700)
     try:
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            if run_as is not None:
+                os.fchown(fd, run_as.uid, run_as.gid)
+            os.write(fd, f"{superuser_password}\n".encode())
+        finally:
+            os.close(fd)
         if run_as is not None:
             os.chown(scratch, run_as.uid, run_as.gid)
         rc, output = run_command(
@@ -73,7 +89,8 @@ def initdb(home: Path, data_dir: Path, bin_dir: Path, run_as: RunAs | None) -> N
                 bin_dir / "initdb",
                 "-D",
                 scratch,
-                "--auth=trust",
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
                 "--encoding=UTF8",
                 "--locale=C",
                 "-U",
@@ -88,3 +105,6 @@ def initdb(home: Path, data_dir: Path, bin_dir: Path, run_as: RunAs | None) -> N
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            pwfile.unlink()

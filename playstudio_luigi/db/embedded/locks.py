@@ -11,6 +11,7 @@ from pathlib import Path
 
 from playstudio_luigi.db.embedded.constants import LOCK_TIMEOUT
 from playstudio_luigi.db.embedded.errors import EmbeddedPostgresError
+from playstudio_luigi.private import open_private
 
 
 @contextlib.contextmanager
@@ -21,7 +22,7 @@ def flock(path: Path, what: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None
     The descriptor is close-on-exec, so the server never inherits the lock.
     """
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = open_private(path)
     except OSError as exc:
         raise EmbeddedPostgresError(f"cannot open the {what} lock {path}: {exc}") from exc
     try:

@@ -106,8 +106,9 @@ def live_postmaster(data_dir: Path) -> Postmaster | None:
         port = int(lines[3].strip())
     socket_dir = socket_dir_for(data_dir)
     if len(lines) > 4 and lines[4].strip():
-        # First of possibly several unix_socket_directories.
-        socket_dir = Path(lines[4].split(",")[0].strip())
+        # PostgreSQL records the first unix_socket_directories entry alone, unquoted: a
+        # comma there is part of the path.
+        socket_dir = Path(lines[4].strip())
     return Postmaster(pid=pid, socket_dir=socket_dir, port=port)
 
 

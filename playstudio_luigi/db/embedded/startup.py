@@ -12,26 +12,49 @@ from playstudio_luigi.db.embedded.connections import wait_until_ready
 from playstudio_luigi.db.embedded.constants import PORT, START_TIMEOUT
 from playstudio_luigi.db.embedded.errors import EmbeddedPostgresError
 from playstudio_luigi.db.embedded.processes import Postmaster, kill_orphans, live_postmaster
+from playstudio_luigi.db.embedded.sockets import remove_socket_files
 
 
-def clear_stale_state(data_dir: Path, socket_dir: Path) -> None:
+def clear_stale_state(data_dir: Path, socket_dir: Path, run_as: RunAs | None) -> None:
     """Remove what a dead server left: its processes, postmaster.pid and socket files.
 
     A leftover PID in those files may name a live unrelated process, which would make
-    postgres refuse to start ("lock file already exists").
+    postgres refuse to start ("lock file already exists"). Only our own socket dir is
+    cleaned (a recorded dir such as /tmp may hold another server's socket), and only once
+    it is checked to be ours.
     """
     kill_orphans(data_dir)
-    stale = [data_dir / "postmaster.pid"]
-    # Only our own socket dir is cleaned: a recorded dir such as /tmp may hold another
-    # server's socket.
-    stale += [socket_dir / f".s.PGSQL.{PORT}", socket_dir / f".s.PGSQL.{PORT}.lock"]
-    for path in stale:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        (data_dir / "postmaster.pid").unlink()
+    remove_socket_files(socket_dir, data_dir, run_as)
+
+
+# What pg_ctl cannot carry: it starts postgres through `sh -c` with PGDATA in double quotes.
+_UNUSABLE = set('"\\$`') | {chr(c) for c in range(32)} | {chr(127)}
+
+
+def check_usable_path(data_dir: Path) -> None:
+    """Refuse at once, in one line, a PGDATA path the server could never start from."""
+    text = str(data_dir)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        bad = "bytes that are not UTF-8"
+    else:
+        found = sorted({c for c in text if c in _UNUSABLE})
+        bad = " ".join(repr(c) for c in found)
+        if not found:
+            return
+    raise EmbeddedPostgresError(
+        f"cannot run the embedded PostgreSQL in {text!r}: the path has {bad}, which "
+        "pg_ctl cannot pass to the server; set PLAYSTUDIO_HOME to a path without "
+        "quotes, backslashes, '$', '`' or control characters"
+    )
 
 
 def _conf_quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    """A postgresql.conf string: backslash is an escape character there, quotes double."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def write_settings(data_dir: Path, socket_dir: Path, run_as: RunAs | None) -> None:
