@@ -20,9 +20,9 @@ from playstudio_luigi import config
 from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between
 from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.progress import progress_line
+from playstudio_luigi.operations.shared_runs import shared_hours_complete
 from playstudio_luigi.source.schema import LAYOUTS
 from playstudio_luigi.source.versions import configured_version
-from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
@@ -57,9 +57,10 @@ def build_hours(
         for option, value in (("keep_alive", "true"), ("max_keep_alive_idle_duration", "600")):
             if not config_parser.has_option("worker", option):
                 config_parser.set("worker", option, value)
+    days = day_tasks(hours)
     with progress_line(hours):
         result = luigi.build(
-            day_tasks(hours),
+            days,
             workers=workers,
             detailed_summary=True,
             log_level=log_level,
@@ -67,11 +68,14 @@ def build_hours(
         )
     if not logging.getLogger("luigi-interface").isEnabledFor(logging.INFO):
         print(result.summary_text.strip(), file=sys.stderr)  # Luigi logged it otherwise
-    if result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
-        return True
-    # Through a central scheduler, tasks that another worker ran count as "not run" here; the
-    # backfill succeeded if every hour is complete in the warehouse, whoever did the work.
-    return scheduler_host is not None and graph.complete_hours(hours) == set(hours)
+    if scheduler_host is None:
+        return result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
+    # Through a central scheduler Luigi's status says what this worker did: days another
+    # worker built are "not run", days it is still building pass as success. The backfill
+    # succeeded if every hour is complete in the warehouse, whoever built it (waiting,
+    # bounded, for the days other workers are still building).
+    task_ids = [day.task_id for day in days]
+    return shared_hours_complete(hours, task_ids, scheduler_host, scheduler_port)
 
 
 def run_backfill(
