@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 BIN = Path(sys.executable).parent
 README_START, README_STOP = datetime(2022, 4, 1), datetime(2022, 4, 4)  # the README's lines
+README = (README_START, README_STOP)
 
 
 def user_env(tmp_path: Path, source: Path, dsn: str) -> dict[str, str]:
@@ -60,6 +61,29 @@ def run_line(line: str, tmp_path: Path, env: dict[str, str]) -> subprocess.Compl
     )
 
 
+def cli(*args: str) -> str:
+    return shlex.join([str(BIN / "playstudio-luigi"), *args])
+
+
+def with_gap(
+    env: dict[str, str],
+    tmp_path: Path,
+    built: tuple[datetime, datetime],
+    gap: tuple[datetime, datetime],
+    layer: str,
+) -> None:
+    """``built`` built by a backfill, then ``layer`` and what follows it removed for ``gap``:
+    the gap a range tool heals, in a range where it runs only the missing layers (not all ~53
+    tasks of every hour of a fresh warehouse)."""
+
+    def span(interval: tuple[datetime, datetime]) -> tuple[str, ...]:
+        return ("--start", f"{interval[0]:%Y-%m-%dT%H}", "--stop", f"{interval[1]:%Y-%m-%dT%H}")
+
+    for line in (cli("backfill", *span(built)), cli("invalidate", *span(gap), "--layer", layer)):
+        result = run_line(line, tmp_path, env)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+
 def complete_hours(hours: list[datetime]) -> set[datetime]:
     db_connection.reset()  # the subprocess made the schema; read it afresh
     return graph.complete_hours(hours)
@@ -67,12 +91,16 @@ def complete_hours(hours: list[datetime]) -> set[datetime]:
 
 @pytest.mark.parametrize("tool", ["RangeDaily", "RangeHourly", "RangeByMinutes"])
 def test_readme_range_line_builds_every_interval(tool, warehouse, tmp_path):
-    line = readme_line("bash", f"playstudio_luigi {tool} ")
-    result = run_line(line, tmp_path, user_env(tmp_path, Path(str(BUNDLED_SAMPLE)), warehouse))
+    env = user_env(tmp_path, Path(str(BUNDLED_SAMPLE)), warehouse)
+    if tool == "RangeHourly":  # gold missing for all 72 hours
+        with_gap(env, tmp_path, README, README, "gold")
+    elif tool == "RangeByMinutes":  # silver missing for the first 6 hours: 72 intervals
+        with_gap(env, tmp_path, README, (README_START, README_START + 6 * ONE_HOUR), "silver")
+    result = run_line(readme_line("bash", f"playstudio_luigi {tool} "), tmp_path, env)
     assert result.returncode == 0, result.stderr[-3000:]
     hours = hours_between(README_START, README_STOP)
     assert len(hours) == 72
-    if tool == "RangeByMinutes":  # through silver purchases: 864 intervals, not 50
+    if tool == "RangeByMinutes":  # through silver purchases: all 864 intervals
         starts = starts_between(README_START, README_STOP, FIVE_MINUTES)
         done = markers.completed_starts(FiveMinutePipeline.marker_family(), starts)
         assert len(done) == len(starts) == 864
@@ -101,11 +129,14 @@ def test_nightly_healing_line_heals_every_closed_hour(warehouse, tmp_path):
     # An export of the last four days, written now: every hour that has ended (plus the
     # allowed lateness) is closed.
     write_sample(source, SampleSpec(purchases=3000, start=first - ONE_DAY, hours=4 * 24 + 1))
+    env = user_env(tmp_path, source, warehouse)
+    last = floor_hour(now) - ONE_HOUR  # its hours are all closed, whatever the minute now
+    with_gap(env, tmp_path, (first, last), (first, last), "gold")  # 71 hours
     command = crontab_command("RangeHourly").replace("cd /srv/playstudio", f"cd {tmp_path}")
     (tmp_path / "log").mkdir()
     result = subprocess.run(
         ["bash", "-c", command],
-        env=user_env(tmp_path, source, warehouse),
+        env=env,
         capture_output=True,
         text=True,
         timeout=1800,
