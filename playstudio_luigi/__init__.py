@@ -13,9 +13,10 @@ load_packaged_defaults()
 install_log_redaction()
 command_errors.install()
 
+from playstudio_luigi.alerts.handlers import register as _register_alerts  # noqa: E402
+
 # Luigi's range tools (building every interval they are asked for), re-exported so
 # `luigi --module playstudio_luigi RangeHourly ...` works.
-from playstudio_luigi.alerts.handlers import register as _register_alerts  # noqa: E402
 from playstudio_luigi.operations.ranges import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E402
 from playstudio_luigi.operations.reconcile import Reconcile  # noqa: E402
 from playstudio_luigi.tasks.base import IntervalTask  # noqa: E402
