@@ -5,16 +5,19 @@ exposes the public tasks, so ``luigi --module playstudio_luigi HourlyPipeline --
 ``luigi.build([playstudio_luigi.GoldAggregate(hour=…)])`` both work from any directory.
 """
 
+from playstudio_luigi import command_errors
 from playstudio_luigi.config import load_packaged_defaults
 from playstudio_luigi.redaction import install_log_redaction
 
 load_packaged_defaults()
 install_log_redaction()
-
-# Luigi's range tools, re-exported so `luigi --module playstudio_luigi RangeHourly ...` works.
-from luigi.tools.range import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E402
+command_errors.install()
 
 from playstudio_luigi.alerts.handlers import register as _register_alerts  # noqa: E402
+
+# Luigi's range tools (building every interval they are asked for), re-exported so
+# `luigi --module playstudio_luigi RangeHourly ...` works.
+from playstudio_luigi.operations.ranges import RangeByMinutes, RangeDaily, RangeHourly  # noqa: E402
 from playstudio_luigi.operations.reconcile import Reconcile  # noqa: E402
 from playstudio_luigi.tasks.base import IntervalTask  # noqa: E402
 from playstudio_luigi.tasks.batch import DayPipeline  # noqa: E402

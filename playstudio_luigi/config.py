@@ -39,6 +39,8 @@ def load_packaged_defaults() -> None:
 class ConfigurationError(RuntimeError):
     """A setting is missing or invalid; the message names the setting."""
 
+    log_traceback = False  # one line per task says it (see redaction.RedactingFilter)
+
 
 class playstudio(luigi.Config):
     source_path = luigi.Parameter(

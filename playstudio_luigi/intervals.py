@@ -13,6 +13,8 @@ ONE_DAY = timedelta(days=1)
 class IntervalNotClosedError(RuntimeError):
     """The interval (plus its allowed lateness) has not ended: loading it now would be partial."""
 
+    log_traceback = False  # the message says from when it can run
+
 
 @dataclass(frozen=True, order=True)
 class Interval:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
+from readme_commands import free_port
 
 #: Notice a dead worker and retry its task within seconds (production: deploy/luigid.cfg).
 FAST_RETRIES = "[scheduler]\nworker_disconnect_delay = 3\nretry_delay = 1\n"

@@ -22,6 +22,7 @@ from playstudio_luigi.db import markers
 from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between
 from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.progress import progress_line
+from playstudio_luigi.operations.shared_runs import shared_hours_complete
 from playstudio_luigi.source.schema import LAYOUTS
 from playstudio_luigi.source.versions import configured_version
 from playstudio_luigi.tasks import graph
@@ -63,9 +64,10 @@ def build_hours(
         for option, value in (("keep_alive", "true"), ("max_keep_alive_idle_duration", "600")):
             if not config_parser.has_option("worker", option):
                 config_parser.set("worker", option, value)
+    days = day_tasks(hours, run_token=run_token)
     with progress_line(hours):
         result = luigi.build(
-            day_tasks(hours, run_token=run_token),
+            days,
             workers=workers,
             detailed_summary=True,
             log_level=log_level,
@@ -73,11 +75,14 @@ def build_hours(
         )
     if not logging.getLogger("luigi-interface").isEnabledFor(logging.INFO):
         print(result.summary_text.strip(), file=sys.stderr)  # Luigi logged it otherwise
-    if result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
-        return True
-    # Through a central scheduler, tasks that another worker ran count as "not run" here; the
-    # backfill succeeded if every hour is complete in the warehouse, whoever did the work.
-    return scheduler_host is not None and graph.complete_hours(hours) == set(hours)
+    if scheduler_host is None:
+        return result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
+    # Through a central scheduler Luigi's status says what this worker did: days another
+    # worker built are "not run", days it is still building pass as success. The backfill
+    # succeeded if every hour is complete in the warehouse, whoever built it (waiting,
+    # bounded, for the days other workers are still building).
+    task_ids = [day.task_id for day in days]
+    return shared_hours_complete(hours, task_ids, scheduler_host, scheduler_port)
 
 
 def run_backfill(
@@ -93,7 +98,8 @@ def run_backfill(
     """Run every task needed for gold of the hours in ``[start, stop)``; True if all succeeded.
 
     Unlike Luigi's range tools there is no look-back window: the whole range is scheduled.
-    ``full_refresh`` first removes the range's markers and rows (see :mod:`.invalidate`).
+    ``full_refresh`` first removes the range's markers (see :mod:`.invalidate`); the rows stay
+    until the rebuild replaces them.
     Raises :class:`EmptyRangeError` for a range without a whole hour.
     """
     hours = hours_between(start, stop)

@@ -173,6 +173,8 @@ class CheckResult:
 class CheckFailedError(RuntimeError):
     """An ``error`` check failed: the task's transaction was rolled back."""
 
+    log_traceback = False  # the message has the check and a sample; ops.check_results the rest
+
     def __init__(self, what: str, results: list[CheckResult], message: str | None = None) -> None:
         self.results = results
         failed = "; ".join(r.describe() for r in results if r.blocking)

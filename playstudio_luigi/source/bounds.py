@@ -39,6 +39,8 @@ _HUGE_ROW = re.compile(rb' r="[A-Z]{0,3}([0-9]{7,9})"')
 class SourceBoundsError(ValueError):
     """The workbook would need more memory than the configured bounds allow."""
 
+    log_traceback = False  # the message names the file, sheet and bound
+
 
 def column_number(letters: str) -> int:
     """``A`` -> 1, ``Z`` -> 26, ``AA`` -> 27, ``XFD`` -> 16384."""

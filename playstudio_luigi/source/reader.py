@@ -28,6 +28,8 @@ SUB_SECOND_NOISE_MS = 2
 class SourceFormatError(ValueError):
     """The workbook cannot be read as a source: unreadable, or a sheet or column is missing."""
 
+    log_traceback = False  # the message names the file and sheet (redaction.RedactingFilter)
+
 
 EXTRACT_SCHEMA_BASE = [
     ("source_row", pa.int64()),

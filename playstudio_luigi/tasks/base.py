@@ -60,6 +60,7 @@ from playstudio_luigi.intervals import (
     is_closed,
 )
 from playstudio_luigi.quality.checks import CheckFailedError, CheckResult, record_results
+from playstudio_luigi.tasks.parameters import StrictDateHourParameter, StrictDateMinuteParameter
 from playstudio_luigi.tasks.runs import TaskRun, record_failure
 from playstudio_luigi.tasks.status_messages import report_progress
 
@@ -362,7 +363,7 @@ class FiveMinuteTask(IntervalTask):
 
     width: ClassVar[timedelta] = FIVE_MINUTES
 
-    interval = luigi.DateMinuteParameter(
+    interval = StrictDateMinuteParameter(
         interval=5,
         description="Start of the 5-minute interval, UTC, e.g. 2022-04-01T2205 (inclusive; "
         "the interval ends 5 minutes later, exclusive).",
@@ -390,7 +391,7 @@ class HourTask(IntervalTask):
 
     width: ClassVar[timedelta] = ONE_HOUR
 
-    hour = luigi.DateHourParameter(
+    hour = StrictDateHourParameter(
         description="The UTC hour, e.g. 2022-04-01T22 (inclusive; ends one hour later, exclusive)."
     )
 

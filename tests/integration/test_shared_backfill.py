@@ -1,0 +1,119 @@
+"""Two machines, one luigid, the same backfill: the one that finishes first waits for the
+days the other is building and both exit 0 once every hour is complete, whoever built it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import psycopg2
+import pytest
+from luigid_server import start_luigid, task_list
+
+from playstudio_luigi.db import connection as db_connection
+from playstudio_luigi.intervals import hours_between
+from playstudio_luigi.operations.shared_runs import wait_for_hours
+from playstudio_luigi.tasks import graph
+from playstudio_luigi.tasks.extract import ExtractPurchases
+from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
+
+pytestmark = pytest.mark.integration
+
+CLI = Path(sys.executable).parent / "playstudio-luigi"
+START, STOP = datetime(2022, 4, 1, 0), datetime(2022, 4, 1, 3)
+HOURS = hours_between(START, STOP)
+
+
+def machine(port: int, home: Path) -> subprocess.Popen:
+    """``playstudio-luigi backfill`` through the luigid on ``port``, as another machine."""
+    scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+    args = ["backfill", "--start", f"{START:%Y-%m-%dT%H}", "--stop", f"{STOP:%Y-%m-%dT%H}"]
+    return subprocess.Popen(
+        [str(CLI), *args, *scheduler],
+        env={**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE), "PLAYSTUDIO_HOME": str(home)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def lock_first_extract(url: str) -> psycopg2.extensions.connection:
+    """Hold the advisory lock the day's first extract takes: its transaction (and so the day
+    task, RUNNING in luigid) waits until the connection closes."""
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    key = int((START - datetime(1970, 1, 1)).total_seconds() // 60)  # tasks.base._lock_key
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "select pg_advisory_lock(hashtext(%s), %s)", (ExtractPurchases.marker_family(), key)
+        )
+    return connection
+
+
+def test_the_machine_done_first_waits_for_the_other_and_both_exit_0(warehouse, tmp_path):
+    db_connection.connect().close()  # the schema, before the lock's session looks for nothing
+    lock = lock_first_extract(warehouse)
+    config = "[scheduler]\nworker_disconnect_delay = 3\n"
+    with start_luigid(tmp_path / "luigid", config) as server:
+        port = server.port
+        builder = machine(port, tmp_path / "a")
+        try:
+            while not task_list(port, "RUNNING"):  # the builder holds the day (blocked on the lock)
+                assert builder.poll() is None, builder.stderr.read()[-3000:]
+                time.sleep(0.2)
+            waiter = machine(port, tmp_path / "b")
+            seen = []
+            for line in waiter.stderr:  # its own work done, it waits for the builder's day
+                seen.append(line)
+                if "waiting" in line and "another worker is building" in line:
+                    break
+            else:
+                pytest.fail(f"exited {waiter.wait()} without waiting: {''.join(seen)[-3000:]}")
+            assert waiter.poll() is None
+        finally:
+            lock.close()  # the builder's day goes on
+        assert builder.wait(timeout=600) == 0, builder.stderr.read()[-3000:]
+        assert waiter.wait(timeout=600) == 0, waiter.stderr.read()[-3000:]
+    db_connection.reset()
+    assert graph.complete_hours(HOURS) == set(HOURS)
+
+
+class Clock:
+    """A clock that moves only when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_waiting_ends_when_the_hours_land_or_nobody_builds_them_or_at_the_bound():
+    clock = Clock()
+
+    def landing_after(polls: int):
+        answers = iter([set()] * polls + [set(HOURS)])
+        return lambda hours: next(answers)
+
+    def wait(complete, active=lambda: True, bound=60.0):
+        return wait_for_hours(
+            HOURS,
+            active,
+            wait_seconds=bound,
+            poll_seconds=5.0,
+            complete=complete,
+            sleep=clock.sleep,
+            clock=clock.time,
+        )
+
+    assert wait(landing_after(3)) is True
+    assert wait(lambda hours: set(HOURS[:1]), active=lambda: False) is False  # nobody builds
+    assert wait(landing_after(1000)) is False  # the bound
+    # Asked before the warehouse: a task that finished meanwhile is counted complete.
+    assert wait(lambda hours: set(HOURS), active=lambda: False) is True
