@@ -2,14 +2,16 @@
 
 A cache file is the Arrow IPC file of one parsed sheet followed by a fixed trailer::
 
-    magic | format | sheet kind | SHA-256 of the source workbook | body length | CRC-32 of body
+    magic | format | sheet kind | SHA-256 of the source workbook | body length | XXH3-64 of body
 
-The reader checks the trailer and the CRC of the whole body *before* Arrow parses a byte of it
-(Arrow trusts the offsets in the file: random bytes used to crash the process), then checks
-the schema. So a truncated, zeroed, overwritten or bit-flipped file, or one copied from another
-version's or sheet's directory, is reported as :class:`CacheDamaged` and never served. CRC-32
-detects any accidental damage (every burst of up to 32 bits, anything else with probability
-1 - 2**-32) at about 2 GB/s; the trailer's source hash and kind bind the file to its version
+The reader checks the trailer and the checksum of the whole body *before* Arrow parses a byte
+of it (Arrow trusts the offsets in the file: random bytes used to crash the process), then
+checks the schema. So a truncated, zeroed, overwritten or bit-flipped file, or one copied from
+another version's or sheet's directory, is reported as :class:`CacheDamaged` and never served.
+XXH3-64 misses accidental damage with probability 2**-64 and runs at memory speed (103 MB, the
+cache of 1M purchases: about 10 ms, against 60-100 ms for zlib's CRC-32 and 130-200 ms for
+SHA-256 on the same machine); it guards against damage, not forgery (whoever can write the
+cache can write the warehouse). The trailer's source hash and kind bind the file to its version
 and sheet, which a checksum alone would not.
 
 Every file is written beside its target under a temporary name and renamed over it: a reader
@@ -24,18 +26,17 @@ import fcntl
 import os
 import struct
 import tempfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pyarrow as pa
+import xxhash
 
 MAGIC = b"PSLCACHE"
 #: Bump when the parse changes what it produces: older cache files then fail verification.
 FORMAT = 1
-_TRAILER = struct.Struct("<8sI16s32sQI")
-_CRC_CHUNK = 1 << 24
+_TRAILER = struct.Struct("<8sI16s32sQQ")
 
 
 class CacheDamaged(Exception):
@@ -85,12 +86,8 @@ def remove_temporaries(directory: Path, name: str) -> None:
             stale.unlink()
 
 
-def _crc(buffer: pa.Buffer | memoryview) -> int:
-    view = memoryview(buffer)
-    crc = 0
-    for offset in range(0, len(view), _CRC_CHUNK):
-        crc = zlib.crc32(view[offset : offset + _CRC_CHUNK], crc)
-    return crc
+def _digest(buffer: pa.Buffer) -> int:
+    return xxhash.xxh3_64_intdigest(memoryview(buffer))
 
 
 def _kind_field(kind: str) -> bytes:
@@ -99,7 +96,7 @@ def _kind_field(kind: str) -> bytes:
 
 def write_table(target: Path, table: pa.Table, *, kind: str, source_sha256: str) -> None:
     """Write ``table`` as the cache file ``target`` of sheet ``kind`` of the source version
-    ``source_sha256``; the CRC is computed on what is read back from the written file."""
+    ``source_sha256``; the checksum is computed on what is read back from the written file."""
     with atomic_file(target) as tmp:
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table, max_chunksize=65536)
@@ -111,7 +108,7 @@ def write_table(target: Path, table: pa.Table, *, kind: str, source_sha256: str)
                 _kind_field(kind),
                 bytes.fromhex(source_sha256),
                 body.size,
-                _crc(body),
+                _digest(body),
             )
             del body
         with open(tmp, "ab") as stream:
@@ -130,7 +127,7 @@ def read_table(path: Path, *, kind: str, source_sha256: str, schema: pa.Schema) 
     if size < _TRAILER.size:
         raise CacheDamaged(f"{size} bytes, shorter than its {_TRAILER.size}-byte trailer")
     whole = mapped.read_buffer()
-    magic, version, kind_field, sha, length, crc = _TRAILER.unpack(
+    magic, version, kind_field, sha, length, digest = _TRAILER.unpack(
         whole.slice(size - _TRAILER.size).to_pybytes()
     )
     if magic != MAGIC:
@@ -147,8 +144,8 @@ def read_table(path: Path, *, kind: str, source_sha256: str, schema: pa.Schema) 
     if length != size - _TRAILER.size:
         raise CacheDamaged(f"body of {size - _TRAILER.size} bytes, its trailer says {length}")
     body = whole.slice(0, length)
-    if _crc(body) != crc:
-        raise CacheDamaged("CRC-32 mismatch (the file's bytes changed after it was written)")
+    if _digest(body) != digest:
+        raise CacheDamaged("checksum mismatch (the file's bytes changed after it was written)")
     try:
         table = pa.ipc.open_file(body).read_all()
     except (pa.ArrowException, OSError) as exc:  # intact but unreadable: a writer bug
