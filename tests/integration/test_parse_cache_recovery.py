@@ -175,8 +175,8 @@ def test_a_damaged_cache_ends_equal_to_an_undamaged_run(exports, undamaged, copy
     # A reconcile must find nothing to correct, and rebuild nothing: the first hour is right.
     before = _markers(env)
     stderr = ok(["reconcile", *FIRST_HOUR], env)
-    assert f"{damaged} " in stderr and "WARNING" in stderr
     assert _markers(env) == before
+    assert f"{damaged} " in stderr and "WARNING" in stderr
     # Damaged again, then a backfill that extracts the second hour through it.
     _damages(exports, root)[damage]()
     stderr = ok(["backfill", *BOTH_HOURS], env)
