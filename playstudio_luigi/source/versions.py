@@ -149,12 +149,6 @@ def _stamp(path: Path, stat: os.stat_result) -> str:
     )
 
 
-def sidecar_path(path: Path, cache_root: Path) -> Path:
-    """Where the hash of the workbook now at ``path`` is remembered."""
-    stamp = _stamp(Path(path), Path(path).stat())
-    return cache_root / "hashes" / hashlib.sha256(stamp.encode()).hexdigest()[:32]
-
-
 def _read_sidecar(sidecar: Path, stamp: str, listing: str | None) -> str | None:
     """The hash remembered for ``stamp``, or None (warned about when the sidecar is damaged or
     does not describe the file now at the path)."""
