@@ -16,8 +16,10 @@ run without markup, and the last row and column referenced. Cost: one inflate pa
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -120,12 +122,19 @@ def _scan(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
     return last_row, last_column
 
 
-def check_sheet_bounds(path: Path, sheet: str) -> None:
+def open_archive(path: Path, data: bytes | None = None) -> zipfile.ZipFile:
+    """The workbook as a zip archive: ``data`` (its bytes, already read) when given, else the
+    file at ``path``."""
+    return zipfile.ZipFile(path if data is None else io.BytesIO(data))
+
+
+def check_sheet_bounds(path: Path, sheet: str, data: bytes | None = None) -> None:
     """Raise :class:`SourceBoundsError` naming the file and sheet when reading ``sheet`` of the
-    workbook at ``path`` would exceed the bounds above. Unknown layouts pass (the reader then
-    reports what it finds)."""
+    workbook at ``path`` (or of its bytes ``data``) would exceed the bounds above. Unknown
+    layouts pass (the reader then reports what it finds). The parts it scans are read whole, so
+    zipfile has checked their CRC-32 as well."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_archive(path, data) as archive:
             member = sheet_member(archive, sheet)
             names = set(archive.namelist())
             if member is None or member not in names:
@@ -140,5 +149,5 @@ def check_sheet_bounds(path: Path, sheet: str) -> None:
                 )
             if "xl/sharedStrings.xml" in names:
                 _scan(archive, "xl/sharedStrings.xml", f"{path}: shared strings")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zlib.error) as exc:
         raise SourceBoundsError(f"{path}: cannot be read as an .xlsx workbook: {exc}") from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections import defaultdict
 from pathlib import Path
 from xml.etree import ElementTree
@@ -18,7 +19,12 @@ import fastexcel
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from playstudio_luigi.source.bounds import SourceBoundsError, check_sheet_bounds, sheet_member
+from playstudio_luigi.source.bounds import (
+    SourceBoundsError,
+    check_sheet_bounds,
+    open_archive,
+    sheet_member,
+)
 from playstudio_luigi.source.schema import SheetLayout, normalize_header
 
 # Largest distance (ms) from a whole second still taken for Excel's floating-point noise.
@@ -77,7 +83,7 @@ def _match_columns(available: list[str], path: Path, sheet: str, layout: SheetLa
     return mapping
 
 
-def header_row_number(path: Path, sheet: str) -> int:
+def header_row_number(path: Path, sheet: str, data: bytes | None = None) -> int:
     """1-based row number of the first non-empty row of ``sheet`` (the header row).
 
     fastexcel numbers rows from the first non-empty row, not from the top of the sheet; this
@@ -85,7 +91,7 @@ def header_row_number(path: Path, sheet: str) -> int:
     """
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_archive(path, data) as archive:
             member = sheet_member(archive, sheet)
             if member is None:
                 return 1
@@ -113,25 +119,57 @@ def _describe_cell_error(column: str, detail: str) -> str:
     return f"{column}: {detail}"
 
 
-def read_sheet(path: Path, layout: SheetLayout) -> pa.Table:
-    """Read ``layout``'s sheet of the workbook at ``path``.
+def check_archive(path: Path, sheet: str, data: bytes | None = None) -> None:
+    """Raise :class:`SourceFormatError` unless every part of the workbook matches its CRC-32.
+
+    A workbook rewritten in place without truncation, or caught half-written, can still hold
+    an intact copy of one sheet from before: it must not be loaded as a version of its own.
+    The parts :func:`check_sheet_bounds` has read whole (``sheet`` and the shared strings) are
+    not read again.
+    """
+    try:
+        with open_archive(path, data) as archive:
+            member = sheet_member(archive, sheet)
+            scanned = set() if member is None else {member, "xl/sharedStrings.xml"}
+            for info in archive.infolist():
+                if info.filename not in scanned:
+                    with archive.open(info) as stream:
+                        while stream.read(1 << 20):
+                            pass
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,
+        EOFError,
+        zlib.error,
+    ) as exc:
+        raise SourceFormatError(
+            f"{path}: damaged workbook ({exc}): being written, or rewritten in place without "
+            "truncation; nothing of it is loaded"
+        ) from exc
+
+
+def read_sheet(path: Path, layout: SheetLayout, data: bytes | None = None) -> pa.Table:
+    """Read ``layout``'s sheet of the workbook at ``path``, from its bytes ``data`` if given.
 
     Returns one row per non-empty source row (fully empty padding rows are not data), with its
     1-based Excel row number in ``source_row`` and a text description of every cell that could
     not be read as its declared type in ``cell_errors``. Raises :class:`SourceFormatError`
-    naming the file, sheet and column for batch-level problems.
+    naming the file, sheet and column for batch-level problems, and for a workbook whose
+    archive is damaged anywhere (:func:`check_archive`).
     """
     path = Path(path)
     try:
-        reader = fastexcel.read_excel(path)
+        reader = fastexcel.read_excel(path if data is None else data)
     except (fastexcel.FastExcelError, OSError) as exc:
         raise SourceFormatError(f"{path}: cannot be read as an .xlsx workbook: {exc}") from exc
     sheet = _match_sheet(reader, path, layout)
     try:
         # Before the reader builds the sheet: a hostile file must fail here, not abort the process.
-        check_sheet_bounds(path, sheet)
+        check_sheet_bounds(path, sheet, data)
     except SourceBoundsError as exc:
         raise SourceFormatError(str(exc)) from exc
+    check_archive(path, sheet, data)
     try:
         header = reader.load_sheet(sheet, n_rows=0)
         available = [column.name for column in header.available_columns()]
@@ -150,7 +188,7 @@ def read_sheet(path: Path, layout: SheetLayout) -> pa.Table:
     # before the columns are built, so the two never coexist.
     del loaded, header, reader
 
-    first_data_row = header_row_number(path, sheet) + 1
+    first_data_row = header_row_number(path, sheet, data) + 1
     height = batch.num_rows
     errors_by_row: dict[int, list[str]] = defaultdict(list)
     if cell_errors is not None:

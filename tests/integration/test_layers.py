@@ -183,7 +183,9 @@ def test_source_version_is_parsed_once_per_sheet(db, source, monkeypatch):
     calls = []
     real = versions.read_sheet
     monkeypatch.setattr(
-        versions, "read_sheet", lambda path, layout: calls.append(layout.name) or real(path, layout)
+        versions,
+        "read_sheet",
+        lambda path, layout, data: calls.append(layout.name) or real(path, layout, data),
     )
     assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22)), HourlyPipeline(hour=dt(2022, 4, 1, 23))])
     # 24 purchase intervals and 2 spin hours, but one parse per sheet of this version.
