@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import threading
@@ -276,7 +277,14 @@ def test_every_change_operation_at_once_ends_equal_to_one_clean_run(
         if report := os.environ.get("PLAYSTUDIO_STRESS_REPORT"):
             with open(report, "a") as sink:  # one JSON line per trial, for README's figures
                 counts = Counter(f"{kind} exit {code}" for kind, _, code, _ in outcomes)
-                sink.write(json.dumps({"seed": seed, "operations": counts}) + "\n")
+                errors = Counter(
+                    name
+                    for _, _, code, text in outcomes
+                    if code
+                    for name in set(re.findall(r"\b([A-Z]\w+(?:Error|Exception))\b", text))
+                )
+                record = {"seed": seed, "operations": counts, "errors": errors}
+                sink.write(json.dumps(record) + "\n")
         fatal = [
             (kind, text[-1500:]) for kind, _, _, text in outcomes if any(f in text for f in FATAL)
         ]
