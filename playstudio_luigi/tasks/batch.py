@@ -34,7 +34,7 @@ from playstudio_luigi.quality.checks import CheckFailedError
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask
 from playstudio_luigi.tasks.bronze import ConservationError
-from playstudio_luigi.tasks.status_messages import report_progress
+from playstudio_luigi.tasks.status_messages import report_progress, rows_message
 
 logger = logging.getLogger("luigi-interface")
 
@@ -106,6 +106,8 @@ class DayPipeline(luigi.Task):
         now, lateness = intervals.utcnow(), config.allowed_lateness()
         failures: list[str] = []
         pipeline = graph.current()
+        families = [task.marker_family() for task in pipeline.tasks]
+        rows = "no rows"
         for number, task in enumerate(pipeline.tasks):
             starts = [
                 start
@@ -115,12 +117,14 @@ class DayPipeline(luigi.Task):
             pending = _pending(pipeline, task, starts)
             report_progress(
                 self,
-                f"{self.window}: {task.get_task_family()}, {len(pending)} intervals",
+                f"{self.window}: {task.get_task_family()}, {len(pending)} intervals; "
+                f"rows so far: {rows}",
                 round(100 * number / len(pipeline.tasks)),
             )
             if pending:
                 failures += self._run_layer(task, pending)
-        report_progress(self, f"{self.window}: done", 100)
+            rows = rows_message(families[: number + 1], self.window)
+        report_progress(self, f"{self.window}: done; rows: {rows}", 100)
         if failures:
             shown = "; ".join(failures[:5])
             more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
