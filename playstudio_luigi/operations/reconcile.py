@@ -174,9 +174,18 @@ class Reconcile(luigi.Task):
         return getattr(self, "_done", False)
 
     def run(self):
-        stop = utcnow().replace(minute=0, second=0, microsecond=0)
-        report = invalidate_changed(stop - timedelta(hours=self.hours_back), stop)
-        if report.changes:
+        # Luigi runs a task with dynamic dependencies again from the top once they are done;
+        # by then the sources match what was rebuilt, so the first look is kept for the report.
+        report = getattr(self, "_report", None)
+        if report is None:
+            stop = utcnow().replace(minute=0, second=0, microsecond=0)
+            report = self._report = invalidate_changed(
+                stop - timedelta(hours=self.hours_back), stop
+            )
+        if report.hours:
             report_progress(self, report.render())
             yield [HourlyPipeline(hour=hour) for hour in report.hours]
+            report.rebuilt = True  # Luigi resumes here only once every hour is complete
+        print(report.render())  # what `playstudio-luigi reconcile` prints, for cron's log
+        self._report = None
         self._done = True
