@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -12,7 +14,12 @@ from pathlib import Path
 from playstudio_luigi import config
 from playstudio_luigi.datadocs import build_site
 from playstudio_luigi.datadocs.collect import loaded_range
-from playstudio_luigi.db.connection import connect, transaction
+from playstudio_luigi.db.connection import (
+    NoWarehouseError,
+    connect,
+    transaction,
+    without_password,
+)
 from playstudio_luigi.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from playstudio_luigi.db.migrations import WarehouseTooNewError
 from playstudio_luigi.db.roles import create_roles
@@ -20,7 +27,6 @@ from playstudio_luigi.intervals import utcnow
 from playstudio_luigi.operations.backfill import EmptyRangeError, run_backfill, run_demo
 from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.reconcile import reconcile
-from playstudio_luigi.redaction import describe_dsn
 from playstudio_luigi.reports.checks_report import check_report
 from playstudio_luigi.reports.status import coverage_status
 from playstudio_luigi.reports.summary import gold_summary
@@ -37,6 +43,21 @@ def parse_hour(text: str) -> datetime:
         except ValueError:
             continue
     raise argparse.ArgumentTypeError(f"{text!r} is not an hour like 2022-04-01T22")
+
+
+class UsageError(ValueError):
+    """Arguments that parse but make no sense together; one line, exit status 2."""
+
+
+def ordered(start: datetime, stop: datetime) -> tuple[datetime, datetime]:
+    """``(start, stop)`` of a half-open range ``[start, stop)``; a reversed or empty one is a
+    :class:`UsageError` (it would silently do nothing, or report on nothing)."""
+    if stop <= start:
+        raise UsageError(
+            f"--stop {stop:%Y-%m-%dT%H} is not after --start {start:%Y-%m-%dT%H}: "
+            "the range is [start, stop)"
+        )
+    return start, stop
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
@@ -56,7 +77,7 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def _cmd_invalidate(args: argparse.Namespace) -> int:
-    removed = invalidate_range(args.start, args.stop, args.layer)
+    removed = invalidate_range(*ordered(args.start, args.stop), args.layer)
     print(
         f"invalidated {args.layer} and downstream for [{args.start:%Y-%m-%dT%H}, "
         f"{args.stop:%Y-%m-%dT%H}): {removed} marker(s) removed; the rows stay until the next "
@@ -84,7 +105,7 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def _print_summary(start: datetime, stop: datetime) -> None:
-    connection = connect()
+    connection = connect(create=False)
     try:
         print(gold_summary(connection, start, stop).render())
     finally:
@@ -111,7 +132,7 @@ def parse_since(text: str) -> datetime:
 
 
 def _cmd_checks(args: argparse.Namespace) -> int:
-    connection = connect()
+    connection = connect(create=False)
     try:
         freshness = timedelta(hours=config.playstudio().freshness_hours)
         report = check_report(connection, args.since, utcnow(), freshness)
@@ -122,11 +143,10 @@ def _cmd_checks(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    connection = connect()
+    start, stop = ordered(args.start, args.stop)
+    connection = connect(create=False)
     try:
-        status = coverage_status(
-            connection, args.start, args.stop, since=utcnow() - timedelta(days=1)
-        )
+        status = coverage_status(connection, start, stop, since=utcnow() - timedelta(days=1))
     finally:
         connection.close()
     print(status.to_json() if args.json else status.render())
@@ -136,7 +156,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_docs(args: argparse.Namespace) -> int:
     if (args.start is None) != (args.stop is None):
         raise SystemExit("docs: give both --start and --stop, or neither")
-    connection = connect()
+    connection = connect(create=False)
     try:
         if args.start is None:
             found = loaded_range(connection)
@@ -156,7 +176,7 @@ def _cmd_docs(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
-    _print_summary(args.start, args.stop)
+    _print_summary(*ordered(args.start, args.stop))
     return 0
 
 
@@ -177,7 +197,13 @@ def _cmd_db(args: argparse.Namespace) -> int:
         print(f"{config.DSN_ENV} is set: the embedded database is not used", file=sys.stderr)
         return 2
     if config.configured_dsn() is not None:
-        print(describe_dsn(config.configured_dsn()))
+        # The real DSN may hold a password; this form has none and still works with psql.
+        print(without_password(config.configured_dsn()))
+        print(
+            f"(from {config.DSN_ENV}, without its password: psql asks for it or reads "
+            f'~/.pgpass or PGPASSWORD; psql "${config.DSN_ENV}" uses it as set)',
+            file=sys.stderr,
+        )
         return 0
     server = EmbeddedPostgres(config.home_dir())
     try:
@@ -301,13 +327,31 @@ def _not_printed_by_luigi(record: logging.LogRecord) -> bool:
     return not (record.name.startswith("luigi-interface") and luigi_logger.handlers)
 
 
+def _stdout_closed() -> int:
+    """The reader of our output went away (``status | head``): stop quietly, like any Unix
+    tool killed by SIGPIPE, instead of a traceback on the way out."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush has nowhere to fail
+    return 128 + signal.SIGPIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_printed_by_luigi)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        return _stdout_closed()
+    except UsageError as exc:
+        print(f"playstudio-luigi {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except NoWarehouseError as exc:  # a read-only command: nothing to read, nothing made
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except config.ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,11 +4,14 @@ Environment variables win over ``luigi.cfg``:
 
 * ``PLAYSTUDIO_DSN``: a ``postgresql://`` URL. Unset means "use the embedded PostgreSQL".
 * ``PLAYSTUDIO_SOURCE``: the source workbook path.
-* ``PLAYSTUDIO_HOME``: directory for the embedded database and the parsed-source cache.
+* ``PLAYSTUDIO_HOME``: directory for the embedded database and the parsed-source cache
+  (default ``~/.playstudio``: one warehouse per user, whatever the working directory).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 from datetime import timedelta
 from importlib.resources import files
@@ -22,6 +25,14 @@ DEFAULT_CONFIG_PATH = str(files("playstudio_luigi") / "default.cfg")
 DSN_ENV = "PLAYSTUDIO_DSN"
 SOURCE_ENV = "PLAYSTUDIO_SOURCE"
 HOME_ENV = "PLAYSTUDIO_HOME"
+#: The user's home for local state, like ``~/airflow`` or ``~/.prefect``.
+DEFAULT_HOME = Path("~/.playstudio")
+#: Earlier releases kept local state under the working directory; such a folder still wins.
+LEGACY_HOME = Path(".playstudio")
+#: Written into a legacy home once its use has been announced, so cron logs say it once.
+LEGACY_NOTICE_FILE = "home-notice-shown"
+
+logger = logging.getLogger("playstudio_luigi")
 
 
 def load_packaged_defaults() -> None:
@@ -48,9 +59,10 @@ class playstudio(luigi.Config):
         description="Source workbook (.xlsx). The PLAYSTUDIO_SOURCE environment variable wins.",
     )
     home_dir = luigi.Parameter(
-        default=".playstudio",
-        description="Directory of the embedded PostgreSQL and the parsed-source cache, "
-        "relative to the working directory. PLAYSTUDIO_HOME wins.",
+        default="",
+        description="Directory of the embedded PostgreSQL and the parsed-source cache "
+        "(a relative path is relative to the working directory). PLAYSTUDIO_HOME wins. "
+        "Empty: ./.playstudio if the working directory has one, else ~/.playstudio.",
     )
     allowed_lateness_seconds = luigi.IntParameter(
         default=300,
@@ -104,9 +116,36 @@ def source_path() -> Path:
 
 
 def home_dir() -> Path:
-    """Directory for local state: embedded database and parsed-source cache."""
+    """Directory for local state: embedded database and parsed-source cache.
+
+    ``PLAYSTUDIO_HOME``, else ``[playstudio] home_dir``, else ``./.playstudio`` when the working
+    directory has one (made by an earlier release; announced once), else ``~/.playstudio``.
+    """
     raw = os.environ.get(HOME_ENV) or playstudio().home_dir
-    return Path(raw).expanduser().absolute()
+    if raw:
+        return Path(raw).expanduser().absolute()
+    default = DEFAULT_HOME.expanduser().absolute()
+    legacy = LEGACY_HOME.absolute()
+    if legacy != default and legacy.is_dir():
+        _announce_legacy_home(legacy, default)
+        return legacy
+    return default
+
+
+def _announce_legacy_home(legacy: Path, default: Path) -> None:
+    """Say once (per legacy home) that it is used instead of the per-user default."""
+    notice = legacy / LEGACY_NOTICE_FILE
+    if notice.exists():
+        return
+    logger.warning(
+        "using the warehouse in %s (found in the working directory) instead of %s; "
+        "set %s to choose one explicitly (this is said once)",
+        legacy,
+        default,
+        HOME_ENV,
+    )
+    with contextlib.suppress(OSError):  # a read-only home: the notice comes again, that is all
+        notice.write_text(f"{legacy} is used instead of {default} from this directory\n")
 
 
 def configured_dsn() -> str | None:

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import traceback
+from datetime import timedelta
 from typing import Any
 
 import luigi
@@ -37,6 +38,16 @@ def _throttle() -> AlertThrottle:
 def _interval_label(task: luigi.Task) -> str:
     window = getattr(task, "window", None)
     return f"{window.start:%Y-%m-%dT%H:%M}" if window is not None else task.task_id
+
+
+def _width(family_key: str) -> timedelta | None:
+    """The interval width of a digest's task family (keys read ``EVENT:Family``), if any."""
+    try:
+        task = luigi.task_register.Register.get_task_cls(family_key.rsplit(":", 1)[-1])
+    except luigi.task_register.TaskClassException:
+        return None
+    width = getattr(task, "width", None)
+    return width if isinstance(width, timedelta) else None
 
 
 def rerun_command(task: luigi.Task) -> str:
@@ -101,7 +112,10 @@ def flush_digests() -> None:
         return
     try:
         for family, failures, total in _throttle().take_digests():
-            post(digest_payload(family, failures, total, socket.gethostname(), slack().channel))
+            payload = digest_payload(
+                family, failures, total, socket.gethostname(), slack().channel, _width(family)
+            )
+            post(payload)
     except Exception as exc:
         logger.warning("could not send a Slack digest: %s", redact(f"{type(exc).__name__}: {exc}"))
 

@@ -8,7 +8,8 @@ at most 50 blocks; plus a plain ``text`` fallback for notifications.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from playstudio_luigi.redaction import redact
@@ -89,10 +90,16 @@ def failure_payload(failure: Failure) -> dict[str, Any]:
 
 
 def digest_payload(
-    family: str, failures: list[tuple[str, str]], total: int, host: str, channel: str = ""
+    family: str,
+    failures: list[tuple[str, str]],
+    total: int,
+    host: str,
+    channel: str = "",
+    step: timedelta | None = None,
 ) -> dict[str, Any]:
     """One message for many failures of ``family``: ``failures`` are (interval, error) pairs,
-    ``total`` counts them all (more may have been recorded than kept)."""
+    ``total`` counts them all (more may have been recorded than kept); ``step`` is the width of
+    the family's intervals (see :func:`collapse`)."""
     header = clip(f"{family}: {total} more failure(s)", HEADER_LIMIT)
     by_error: dict[str, list[str]] = {}
     failures = [(interval, redact(error)) for interval, error in failures]
@@ -110,21 +117,22 @@ def digest_payload(
     for error, intervals in by_error.items():
         if len(blocks) >= BLOCKS_LIMIT - 1:
             break
-        text = f"*{len(intervals)} interval(s):* {collapse(intervals)}\n>{error}"
+        text = f"*{len(intervals)} interval(s):* {collapse(intervals, step)}\n>{error}"
         blocks.append({"type": "section", "text": _mrkdwn(clip(text, SECTION_LIMIT))})
     if total > len(failures):
         blocks.append(
             {"type": "context", "elements": [_mrkdwn(f"{total - len(failures)} more not listed")]}
         )
-    text = f"{family}: {total} more failure(s): {collapse([i for i, _ in failures])}"
+    text = f"{family}: {total} more failure(s): {collapse([i for i, _ in failures], step)}"
     return {"text": clip(text, TEXT_LIMIT), "blocks": blocks[:BLOCKS_LIMIT]}
 
 
-def collapse(intervals: list[str]) -> str:
+def collapse(intervals: list[str], step: timedelta | None = None) -> str:
     """Sorted interval labels, runs of consecutive ones written ``first … last (n)``.
 
-    Labels are compared as written (ISO timestamps sort in time order); a run is a sequence
-    without gaps in the step that its first two members set.
+    Labels are compared as written (ISO timestamps sort in time order). Consecutive means one
+    ``step`` apart: the intervals' width. Without it, the smallest gap between two labels
+    stands in for it, so two labels further apart are never one run.
     """
 
     def parse(label: str) -> datetime | None:
@@ -135,12 +143,13 @@ def collapse(intervals: list[str]) -> str:
 
     labels = sorted(set(intervals))
     parsed = [parse(label) for label in labels]
-    if any(p is None for p in parsed) or len(labels) < 3:
+    if any(p is None for p in parsed) or len(labels) < 2:
         return ", ".join(labels)
+    gaps = [later - earlier for earlier, later in pairwise(parsed)]
+    step = step or min(gaps)
     runs, start = [], 0
-    for i in range(1, len(labels) + 1):
-        step = parsed[start + 1] - parsed[start] if start + 1 < len(labels) else None
-        if i < len(labels) and step and parsed[i] - parsed[i - 1] == step:
+    for i, gap in enumerate([*gaps, None], start=1):
+        if gap == step:
             continue
         run = labels[start:i]
         runs.append(run[0] if len(run) == 1 else f"{run[0]} … {run[-1]} ({len(run)})")

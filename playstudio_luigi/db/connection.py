@@ -33,26 +33,54 @@ def _unavailable(what: str, dsn: str, error: BaseException) -> DatabaseUnavailab
     return DatabaseUnavailableError(redact(message, extra=dsn_secrets(dsn)))
 
 
+class NoWarehouseError(RuntimeError):
+    """A command that only reads found no embedded warehouse, and made none."""
+
+    def __init__(self, home: os.PathLike[str]) -> None:
+        super().__init__(
+            f"no warehouse in {home} yet (nothing was created): `playstudio-luigi demo` loads "
+            "the bundled sample into one, `playstudio-luigi backfill --start ... --stop ...` "
+            f"your exports; or set {config.HOME_ENV} or {config.DSN_ENV} to use another"
+        )
+
+
+def without_password(dsn: str) -> str:
+    """``dsn`` as a libpq connection string without its password (URL or ``key=value`` form):
+    what ``psql`` can use, asking for the password or reading ``~/.pgpass``/``PGPASSWORD``."""
+    params = psycopg2.extensions.parse_dsn(dsn)
+    params.pop("password", None)
+    return psycopg2.extensions.make_dsn(**params)
+
+
 _dsn_cache: dict[int, str] = {}
 _reader_cache: dict[int, psycopg2.extensions.connection] = {}
 _schema_ready: set[tuple[int, str]] = set()
 
 
-def database_url() -> str:
-    """The DSN in use. Starts (or reuses) the embedded server only when no DSN is configured."""
+def database_url(*, create: bool = True) -> str:
+    """The DSN in use. Starts (or reuses) the embedded server only when no DSN is configured;
+    with ``create=False`` an embedded warehouse that does not exist yet is
+    :class:`NoWarehouseError` instead of a new one."""
     pid = os.getpid()
     if pid not in _dsn_cache:
         dsn = config.configured_dsn()
         if dsn is None:
-            dsn = EmbeddedPostgres(config.home_dir()).start()
+            server = EmbeddedPostgres(config.home_dir())
+            if not create and not server.exists():
+                raise NoWarehouseError(server.home)
+            dsn = server.start()
         _dsn_cache.clear()
         _dsn_cache[pid] = dsn
     return _dsn_cache[pid]
 
 
-def connect() -> psycopg2.extensions.connection:
-    """A new connection (UTC session), the warehouse migrated to this code's schema if need be."""
-    dsn = database_url()
+def connect(*, create: bool = True) -> psycopg2.extensions.connection:
+    """A new connection (UTC session), the warehouse migrated to this code's schema if need be.
+
+    ``create=False`` is for commands that only read: they never make an embedded warehouse
+    (:class:`NoWarehouseError`), though they start an existing one that is stopped.
+    """
+    dsn = database_url(create=create)
     try:
         connection = psycopg2.connect(dsn, options=_SESSION_OPTIONS)
     except (psycopg2.OperationalError, psycopg2.ProgrammingError) as exc:  # down, or bad DSN

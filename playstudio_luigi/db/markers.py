@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-import luigi
 import psycopg2
 import psycopg2.extensions
+from luigi.contrib.postgres import PostgresTarget
 from psycopg2.extras import Json, execute_values
 
 from playstudio_luigi.db.connection import forget_reader, reader
@@ -154,15 +154,41 @@ def remove_markers(
     return removed
 
 
-class MarkerTarget(luigi.Target):
-    """Output of every database task: its row in ``ops.task_markers``."""
+class MarkerTarget(PostgresTarget):
+    """Output of every database task: its row in ``ops.task_markers``.
+
+    A :class:`~luigi.contrib.postgres.PostgresTarget` by kind, so that Luigi's tools describe
+    it (``luigi-deps`` prints ``[DB] warehouse:ops.task_markers[GoldAggregate ...]``); none of
+    that class's own marker machinery is used: the marker is written with the data.
+    """
 
     def __init__(self, family: str, interval_start: datetime) -> None:
         self.family = family
         self.interval_start = interval_start
+        self.host, self.port, self.database = "warehouse", None, None
+        self.user = self.password = None
+        self.update_id = f"{family} {interval_start:%Y-%m-%dT%H:%M}"
+        self.table = f"ops.task_markers[{self.update_id}]"
 
     def exists(self) -> bool:
         return is_complete(self.family, self.interval_start)
 
     def __repr__(self) -> str:
         return f"MarkerTarget({self.family!r}, {self.interval_start:%Y-%m-%dT%H:%M})"
+
+
+def row_counts(families: list[str], start: datetime, stop: datetime) -> dict[str, dict[str, int]]:
+    """The row counts the markers of ``families`` in ``[start, stop)`` record (``source_rows``,
+    ``silver_rows``, ...), summed per family: one query."""
+    rows = _read(
+        "select m.task_family, d.key, sum((d.value #>> '{}')::bigint)"
+        " from ops.task_markers as m cross join lateral jsonb_each(m.details) as d"
+        " where m.task_family = any(%s) and m.interval_start >= %s and m.interval_start < %s"
+        " and d.key like '%%\\_rows' and jsonb_typeof(d.value) = 'number'"
+        " group by 1, 2",
+        (families, start, stop),
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for family, key, total in rows:
+        counts.setdefault(family, {})[key] = int(total)
+    return {family: counts[family] for family in families if family in counts}

@@ -176,11 +176,22 @@ class Reconcile(luigi.Task):
         return getattr(self, "_done", False)
 
     def run(self):
-        stop = utcnow().replace(minute=0, second=0, microsecond=0)
-        report = invalidate_changed(stop - timedelta(hours=self.hours_back), stop)
-        if report.changes:
+        # Luigi runs a task with dynamic dependencies again from the top once they are done;
+        # by then the sources match what was rebuilt, so the first look is kept for the report.
+        report = getattr(self, "_report", None)
+        if report is None:
+            stop = utcnow().replace(minute=0, second=0, microsecond=0)
+            report = self._report = invalidate_changed(
+                stop - timedelta(hours=self.hours_back), stop
+            )
+            # This run's own day tasks (the same ones on Luigi's second pass): luigid would
+            # take hours it saw done seconds ago for done without asking
+            # (stable_done_cooldown_secs), and nothing would be rebuilt.
+            self._rebuild = day_tasks(report.hours, run_token=uuid.uuid4().hex[:12])
+        if report.hours:
             report_progress(self, report.render())
-            # This run's own day tasks: luigid would take hours it saw done seconds ago for
-            # done without asking (stable_done_cooldown_secs), and nothing would be rebuilt.
-            yield day_tasks(report.hours, run_token=uuid.uuid4().hex[:12])
+            yield self._rebuild
+            report.rebuilt = True  # Luigi resumes here only once every hour is complete
+        print(report.render())  # what `playstudio-luigi reconcile` prints, for cron's log
+        self._report = None
         self._done = True

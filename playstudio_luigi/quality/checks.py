@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
@@ -171,12 +172,20 @@ class CheckResult:
 
 
 class CheckFailedError(RuntimeError):
-    """An ``error`` check failed: the task's transaction was rolled back."""
+    """An ``error`` check failed: the task's transaction was rolled back. ``interval_starts``:
+    the intervals the results judged, when fewer than the run's."""
 
     log_traceback = False  # the message has the check and a sample; ops.check_results the rest
 
-    def __init__(self, what: str, results: list[CheckResult], message: str | None = None) -> None:
+    def __init__(
+        self,
+        what: str,
+        results: list[CheckResult],
+        message: str | None = None,
+        interval_starts: Sequence[datetime] = (),
+    ) -> None:
         self.results = results
+        self.interval_starts = tuple(interval_starts)
         failed = "; ".join(r.describe() for r in results if r.blocking)
         super().__init__(message or f"{what}: data check failed, nothing was written: {failed}")
 
@@ -205,16 +214,18 @@ def record_results(
     results: list[CheckResult],
     task_id: str,
     task_family: str,
-    interval_start: datetime,
+    interval_starts: Sequence[datetime],
 ) -> None:
-    """Store results in ``ops.check_results``."""
+    """Store results in ``ops.check_results``, each with every interval it judged."""
+    starts = sorted(interval_starts)
     for result in results:
         cursor.execute(
             render("checks/record.sql"),
             {
                 "task_id": task_id,
                 "task_family": task_family,
-                "interval_start": interval_start,
+                "interval_start": starts[0],
+                "interval_starts": starts,
                 "check_name": result.check.name,
                 "layer": result.check.layer,
                 "severity": result.check.severity,

@@ -48,6 +48,8 @@ class FamilyCoverage:
     done: int
     missing: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: The family's interval width: what "consecutive" means when gaps are collapsed.
+    width: timedelta = ONE_HOUR
 
 
 @dataclass
@@ -58,16 +60,19 @@ class Status:
     slowest: list[dict]
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str, indent=2)
+        data = asdict(self)
+        for item in data["coverage"]:
+            del item["width"]  # the labels say it; the JSON keeps its shape
+        return json.dumps(data, default=str, indent=2)
 
     def render(self) -> str:
         lines = [f"Coverage of [{self.start:%Y-%m-%d %H:%M}, {self.stop:%Y-%m-%d %H:%M}) UTC"]
         for item in self.coverage:
             line = f"  {item.layer:<6} {item.family:<20} {item.done:>6}/{item.expected} done"
             if item.failed:
-                line += f"; FAILED {len(item.failed)}: {collapse(item.failed)}"
+                line += f"; FAILED {len(item.failed)}: {collapse(item.failed, item.width)}"
             if item.missing:
-                line += f"; missing {len(item.missing)}: {collapse(item.missing)}"
+                line += f"; missing {len(item.missing)}: {collapse(item.missing, item.width)}"
             lines.append(line)
         lines.append("Slowest recent runs")
         if not self.slowest:
@@ -114,6 +119,7 @@ def coverage_status(
                     done=sum(1 for s in expected if state.get(s) == "done"),
                     missing=[f"{s:{label}}" for s in expected if s not in state],
                     failed=[f"{s:{label}}" for s in expected if state.get(s) == "failed"],
+                    width=output.width,
                 )
             )
         cursor.execute(render("reports/slowest_runs.sql"), {"since": since, "limit": slowest})

@@ -257,7 +257,7 @@ class IntervalTask(luigi.Task):
                 if len(todo) > 1:
                     self.analyze_written(cursor, _largest_count(totals))
                 results = written.findings + self.check(cursor, todo)
-                self.record_checks(cursor, results, run.task_id, todo[0])
+                self.record_checks(cursor, results, run.task_id, todo)
                 if any(result.blocking for result in results):
                     what = run.task_id if len(starts) == 1 else f"{run.task_id} ({label})"
                     raise CheckFailedError(what, results)
@@ -267,7 +267,8 @@ class IntervalTask(luigi.Task):
         except CheckFailedError as failure:
             # The data rolled back; the evidence of why must not.
             with transaction() as connection, connection.cursor() as cursor:
-                self.record_checks(cursor, failure.results, run.task_id, starts[0])
+                judged = failure.interval_starts or starts
+                self.record_checks(cursor, failure.results, run.task_id, judged)
             raise
         # After the commit: what an alert points at is in the warehouse when it arrives.
         for notice in written.notices:
@@ -307,9 +308,9 @@ class IntervalTask(luigi.Task):
         cursor: psycopg2.extensions.cursor,
         results: list[CheckResult],
         task_id: str,
-        interval_start: datetime,
+        interval_starts: Sequence[datetime],
     ) -> None:
-        record_results(cursor, results, task_id, self.get_task_family(), interval_start)
+        record_results(cursor, results, task_id, self.get_task_family(), interval_starts)
 
 
 def analyze(cursor: psycopg2.extensions.cursor, tables: Iterable[str], rows_written: int) -> None:

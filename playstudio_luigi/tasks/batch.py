@@ -39,7 +39,7 @@ from playstudio_luigi.quality.checks import CheckFailedError
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask, UpstreamMissingError
 from playstudio_luigi.tasks.bronze import ConservationError
-from playstudio_luigi.tasks.status_messages import report_progress
+from playstudio_luigi.tasks.status_messages import report_progress, rows_message
 
 logger = logging.getLogger("luigi-interface")
 
@@ -141,7 +141,8 @@ class DayPipeline(luigi.Task):
                 f"{unbuilt} interval(s) were invalidated again during each of {MAX_PASSES} "
                 "passes; rerun the backfill once the invalidations are over"
             ]
-        report_progress(self, f"{self.window}: done", 100)
+        rows = rows_message([task.marker_family() for task in pipeline.tasks], self.window)
+        report_progress(self, f"{self.window}: done; rows: {rows}", 100)
         if failures:
             shown = "; ".join(failures[:5])
             more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
@@ -156,15 +157,19 @@ class DayPipeline(luigi.Task):
     ) -> list[str]:
         """Every layer once over its pending closed intervals; the failures."""
         failures: list[str] = []
+        families = [task.marker_family() for task in pipeline.tasks]
+        rows = "no rows"
         for number, task in enumerate(pipeline.tasks):
             pending = _pending(pipeline, task, closed[task])
             report_progress(
                 self,
-                f"{self.window}: {task.get_task_family()}, {len(pending)} intervals",
+                f"{self.window}: {task.get_task_family()}, {len(pending)} intervals; "
+                f"rows so far: {rows}",
                 round(100 * number / len(pipeline.tasks)),
             )
             if pending:
                 failures += self._run_layer(task, pending)
+            rows = rows_message(families[: number + 1], self.window)
         return failures
 
     def _run_layer(self, task: type[IntervalTask], pending: list[datetime]) -> list[str]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import luigi
 
+from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask
 from playstudio_luigi.tasks.gold import GoldAggregate
 from playstudio_luigi.tasks.silver import SilverPurchases
+from playstudio_luigi.tasks.status_messages import report_progress, rows_message
 
 
 class FiveMinutePipeline(FiveMinuteTask, luigi.WrapperTask):
@@ -21,7 +23,8 @@ class FiveMinutePipeline(FiveMinuteTask, luigi.WrapperTask):
         return self.output().exists()
 
     def run(self) -> None:
-        """Nothing of its own: complete once its requirement is."""
+        """Nothing of its own: complete once its requirement is; luigid shows its rows."""
+        report_progress(self, f"{self.window}: done; rows: {_chain_rows(self)}", 100)
 
 
 class HourlyPipeline(HourTask, luigi.WrapperTask):
@@ -36,4 +39,11 @@ class HourlyPipeline(HourTask, luigi.WrapperTask):
         return self.output().exists()
 
     def run(self) -> None:
-        """Nothing of its own: complete once its requirement is."""
+        """Nothing of its own: complete once its requirement is; luigid shows its rows."""
+        report_progress(self, f"{self.window}: done; rows: {_chain_rows(self)}", 100)
+
+
+def _chain_rows(pipeline: FiveMinuteTask | HourTask) -> str:
+    """The rows every task of the pipeline's chain wrote for its window (their markers)."""
+    chain = graph.current().chain(type(pipeline).completion)
+    return rows_message([task.marker_family() for task in chain], pipeline.window)

@@ -128,9 +128,8 @@ def judge(
 
 
 def country_findings(results: Iterable[ValidationResult], limits: Limits) -> list[CheckResult]:
-    """The ``country_known`` ingest check (a warning), when accepted countries are set."""
-    if not limits.accepted_countries:
-        return []
+    """The ``country_known`` ingest check (a warning) over the results of a batch's versions.
+    Without accepted countries every code is known (and no row is warned about): it passes."""
     sample = [
         {"source_row": row, "warnings": found}
         for result in results
@@ -167,7 +166,9 @@ class ValidateTask(IntervalTask):
             what = f"{self.layout.name} {self.window_of(start)}"
             failed, rejection, warning = judge(what, found, thresholds)
             if failed is not None:
-                raise CheckFailedError(self.at(start).task_id, [failed], message=rejection)
+                raise CheckFailedError(
+                    self.at(start).task_id, [failed], message=rejection, interval_starts=[start]
+                )
             if warning is not None:
                 notices.append(Notice(start, "QUARANTINE", warning, "QuarantineWarning"))
         cursor.execute(
@@ -186,8 +187,10 @@ class ValidateTask(IntervalTask):
             }
             for start, found in per_interval.items()
         }
+        # Recorded when it passes too: the data docs show it run, as every other check.
+        findings = [CheckResult(INGEST_CHECKS["reject_ratio"], 0)]
         results = [result for _, result in verdicts]
-        findings = country_findings(results, limits) if self.layout is SPINS else []
+        findings += country_findings(results, limits) if self.layout is SPINS else []
         return Written(details, findings=findings, notices=notices)
 
 

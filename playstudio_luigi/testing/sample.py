@@ -490,7 +490,13 @@ def write_sample(path: Path | str, spec: SampleSpec = SampleSpec()) -> SampleSum
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``playstudio-luigi sample`` (and ``python -m ...source.sample``)."""
     default = SampleSpec()
-    parser.add_argument("--out", type=Path, required=True, help="path of the .xlsx to write")
+    parser.add_argument("--out", type=Path, help="path of the .xlsx to write")
+    parser.add_argument(
+        "--bundled-path",
+        action="store_true",
+        help="print the path of the bundled sample workbook instead (2022-04-01 and 04-02), "
+        "e.g. export PLAYSTUDIO_SOURCE=$(playstudio-luigi sample --bundled-path)",
+    )
     parser.add_argument(
         "--purchases",
         type=int,
@@ -527,7 +533,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_from_args(args: argparse.Namespace) -> int:
-    """Write the sample the parsed options describe; returns the process exit status."""
+    """Write the sample the parsed options describe (or print the bundled sample's path, with
+    ``--bundled-path``); returns the process exit status."""
+    if args.bundled_path:
+        print(BUNDLED_SAMPLE)
+        return 0
+    if args.out is None:
+        print("error: --out PATH is required (or --bundled-path)", file=sys.stderr)
+        return 2
     spec = SampleSpec(
         purchases=args.purchases,
         seed=args.seed,

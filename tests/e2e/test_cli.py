@@ -32,10 +32,12 @@ def command(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 900)
 
 @pytest.fixture
 def user_env(tmp_path: Path) -> dict[str, str]:
-    """A user's environment: none of our variables, and an empty working directory."""
+    """A user's environment: none of our variables, a home of its own (where the embedded
+    warehouse lives by default), and an empty working directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PLAYSTUDIO_", "LUIGI_"))}
     (tmp_path / "work").mkdir()
-    return env
+    (tmp_path / "home").mkdir()
+    return {**env, "HOME": str(tmp_path / "home")}
 
 
 def _stop_embedded(work: Path, env: dict[str, str]) -> None:
@@ -60,6 +62,7 @@ def test_readme_main_command_runs_the_sample_with_the_embedded_database(
         status = command([str(BIN / "playstudio-luigi"), "db", "status"], work, user_env)
         assert status.returncode == 0
         assert status.stdout.startswith("running")
+        assert not (work / ".playstudio").exists(), "the warehouse is the user's, in ~/.playstudio"
     finally:
         _stop_embedded(work, user_env)
     stopped = command([str(BIN / "playstudio-luigi"), "db", "status"], work, user_env)

@@ -318,16 +318,18 @@ def test_quality_page_shows_checks_and_quarantine_as_stored(pages, conn):
     quality = pages["quality"]
     (gold_intervals,) = _one(
         conn,
-        "select count(distinct interval_start) from ops.check_results"
+        "select count(distinct judged) from ops.check_results,"
+        " unnest(coalesce(interval_starts, array[interval_start])) as judged"
         " where layer = 'gold' and check_name = 'unique_key'"
-        " and interval_start >= %s and interval_start < %s",
+        " and judged >= %s and judged < %s",
         START,
         STOP,
     )
     row = '[data-check="gold.unique_key"]'
     assert quality.value(row, "data-status") == "pass"
-    # Checks run once per gold run: the backfill's two days, and the bad-rows hour.
-    assert int(quality.value(row, "data-intervals")) == gold_intervals == 3
+    # Every hour a gold run judged (a backfill's day checks its hours at once, each counts):
+    # the sample's three hours and the bad-rows hour; not the runs (3: two days and an hour).
+    assert int(quality.value(row, "data-intervals")) == gold_intervals == 4
     assert int(quality.value(row, "data-failing-rows")) == 0
     reasons = quality.values("[data-quarantine-reasons] tr[data-rows]", "data-rows")
     (reason_count,) = _one(

@@ -11,7 +11,7 @@ from source_rows import tx
 
 from playstudio_luigi import HourlyPipeline
 from playstudio_luigi.quality import checks
-from playstudio_luigi.quality.checks import CHECKS, Check, run_checks
+from playstudio_luigi.quality.checks import CHECKS, INGEST_CHECKS, Check, run_checks
 from playstudio_luigi.testing import GOLD_COLUMNS, run, table_rows, write_workbook
 
 pytestmark = pytest.mark.integration
@@ -126,9 +126,10 @@ def test_check_passes_on_clean_data_and_fails_when_broken(loaded, check: Check):
 
 
 def test_all_checks_pass_and_are_recorded_by_the_pipeline(loaded):
+    """Ingest checks too: the data docs showed them "not run" after clean loads (issue 16)."""
     results = table_rows(loaded, "ops.check_results", ["layer", "check_name", "status"])
     assert {(layer, name) for layer, name, _ in results} == {
-        (check.layer, check.name) for check in CHECKS
+        (check.layer, check.name) for check in (*CHECKS, *INGEST_CHECKS.values())
     }
     assert {status for *_, status in results} == {"pass"}
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from playstudio_luigi.alerts.handlers import _width
 from playstudio_luigi.alerts.message import (
     Failure,
     collapse,
@@ -77,6 +79,51 @@ def test_collapse_names_every_interval():
         "2022-04-01T00:00 … 2022-04-01T00:25 (6), 2022-04-01T00:35 … 2022-04-01T01:55 (17)"
     )
     assert collapse(["b", "a"]) == "a, b"
+
+
+def _expand(collapsed: str, step: timedelta) -> list[str]:
+    """The labels ``collapse`` output stands for; a run ``a … b (n)`` must be n labels apart
+    by ``step`` from a to b."""
+    labels = []
+    for part in collapsed.split(", "):
+        first, _, rest = part.partition(" … ")
+        count = int(rest.partition(" (")[2].rstrip(")")) if rest else 1
+        moments = [datetime.fromisoformat(first) + i * step for i in range(count)]
+        assert not rest or f"{moments[-1]:%Y-%m-%dT%H:%M}" == rest.partition(" (")[0], part
+        labels += [f"{moment:%Y-%m-%dT%H:%M}" for moment in moments]
+    return labels
+
+
+@given(
+    offsets=st.sets(st.integers(0, 300), min_size=1, max_size=60), minutes=st.sampled_from([5, 60])
+)
+def test_collapse_joins_exactly_the_consecutive_intervals(offsets, minutes):
+    step = timedelta(minutes=minutes)
+    labels = [f"{datetime(2022, 4, 1) + i * step:%Y-%m-%dT%H:%M}" for i in offsets]
+    shown = collapse(labels, step)
+    assert _expand(shown, step) == sorted(labels)
+    runs = sum(1 for i in offsets if i - 1 not in offsets)  # maximal runs of neighbours
+    assert len(shown.split(", ")) == runs, shown
+
+
+def test_collapse_never_joins_what_a_done_interval_separates():
+    # `status` printed "missing 25: ... 2022-04-01T22:00 … 2022-04-02T00:00 (2)" with 23:00 done.
+    hours = ["2022-04-01T20:00", "2022-04-01T21:00", "2022-04-01T23:00", "2022-04-02T01:00"]
+    expected = "2022-04-01T20:00 … 2022-04-01T21:00 (2), 2022-04-01T23:00, 2022-04-02T01:00"
+    assert collapse(hours) == collapse(hours, timedelta(hours=1)) == expected
+    # Every other 5-minute interval failed: no two are consecutive, the width says so.
+    alternate = ["2022-04-01T22:05", "2022-04-01T22:15", "2022-04-01T22:25"]
+    assert collapse(alternate, timedelta(minutes=5)) == ", ".join(alternate)
+    digest = digest_payload(
+        "FAILURE:ExtractPurchases",
+        [(i, "boom") for i in alternate],
+        3,
+        "h",
+        step=_width("FAILURE:ExtractPurchases"),
+    )
+    assert ", ".join(alternate) in json.dumps(digest, ensure_ascii=False)
+    assert _width("FAILURE:GoldAggregate") == timedelta(hours=1)
+    assert _width("FAILURE:NoSuchTask") is None
 
 
 def test_throttle_sends_first_then_one_digest_per_interval(tmp_path: Path):

@@ -127,6 +127,10 @@ class EmbeddedPostgres:
             # Children of a dead postmaster still pin its shared memory.
             kill_orphans(data_dir)
 
+    def exists(self) -> bool:
+        """Whether this home has a cluster (initdb has run). Never creates or starts anything."""
+        return (locate_data_dir(self.home, existing_server_user()) / "PG_VERSION").is_file()
+
     def status(self) -> EmbeddedStatus:
         """Report whether our server runs and accepts connections. Never starts anything."""
         data_dir = locate_data_dir(self.home, existing_server_user())
