@@ -47,6 +47,15 @@ NOT_RUN_HERE = {
         "needs the luigid above"
     ),
     "export PLAYSTUDIO_SLACK_WEBHOOK_URL": "Slack: tests/integration/test_alerts.py (fake webhook)",
+    "PLAYSTUDIO_STRESS_": "the full change stress (.ci/run runs it reduced)",
+    "python -m luigi.tools.deps_tree": (
+        "from the checkout root: tests/e2e/test_checkout.py"
+        "::test_deps_tree_runs_from_the_checkout_root"
+    ),
+    "pip install '.[luigid]'": "the luigid recipe: tests/e2e/test_luigid_recipe.py",
+    "mkdir -p /var/lib/luigid": (
+        "the luigid recipe, in directories of its own: tests/e2e/test_luigid_recipe.py"
+    ),
 }
 # Backfills through a central scheduler need one at that host.
 NOT_RUN_HERE_IF_CONTAINS = {"--scheduler-host": "needs a running luigid at that host"}
