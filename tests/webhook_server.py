@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeVar
 
 
 @dataclass
@@ -27,7 +28,31 @@ class Received:
     raw: str
 
 
-class FakeSlack:
+_Server = TypeVar("_Server", bound="LocalServer")
+
+
+class LocalServer:
+    """A real HTTP server on a free local port, serving ``_handler()`` while ``running()``."""
+
+    server: ThreadingHTTPServer | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    @contextmanager
+    def running(self: _Server) -> Iterator[_Server]:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+class FakeSlack(LocalServer):
     """Answers with the scripted replies in order (then 200); records every request."""
 
     def __init__(self) -> None:
@@ -71,20 +96,8 @@ class FakeSlack:
 
         return Handler
 
-    @contextmanager
-    def running(self) -> Iterator[FakeSlack]:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
-
-class TricklingSlack:
+class TricklingSlack(LocalServer):
     """A webhook that answers 200 with its headers at once, then its body one byte every
     ``every`` seconds: each socket read returns in time, so only a total deadline ends the
     request. ``finished`` is set once the whole body was sent (or the client went away)."""
@@ -125,18 +138,6 @@ class TricklingSlack:
                 pass
 
         return Handler
-
-    @contextmanager
-    def running(self) -> Iterator[TricklingSlack]:
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def unreachable_webhook_url() -> str:

@@ -8,7 +8,6 @@ connected as superuser and owning nothing): same steps, in an order that never l
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import psycopg2
@@ -23,6 +22,7 @@ from playstudio_luigi.db.embedded.credentials import (
     PIPELINE_ROLE,
     Credentials,
 )
+from playstudio_luigi.db.embedded.datadir import replace_server_file
 from playstudio_luigi.db.embedded.errors import EmbeddedPostgresError
 from playstudio_luigi.db.embedded.processes import Postmaster
 from playstudio_luigi.db.roles import create_roles
@@ -98,14 +98,4 @@ def _set_up_roles(postmaster: Postmaster, credentials: Credentials) -> None:
 
 def write_hba(data_dir: Path, run_as: RunAs | None) -> None:
     """Replace ``pg_hba.conf`` atomically by ours (owned by the server user)."""
-    path = data_dir / "pg_hba.conf"
-    scratch = data_dir / "pg_hba.conf.playstudio-tmp"
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        if run_as is not None:
-            os.fchown(fd, run_as.uid, run_as.gid)
-        os.write(fd, HBA.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(scratch, path)
+    replace_server_file(data_dir / "pg_hba.conf", HBA, run_as)

@@ -108,3 +108,18 @@ def initdb(
     finally:
         with contextlib.suppress(FileNotFoundError):
             pwfile.unlink()
+
+
+def replace_server_file(path: Path, text: str, run_as: RunAs | None) -> None:
+    """Replace a configuration file of the data directory atomically, owner-only and owned by
+    the server's user; never through a symlink planted at the scratch name."""
+    scratch = path.with_name(f"{path.name}.playstudio-tmp")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    try:
+        if run_as is not None:
+            os.fchown(fd, run_as.uid, run_as.gid)
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(scratch, path)

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 from playstudio_luigi.db.embedded.commands import RunAs, run_command
 from playstudio_luigi.db.embedded.connections import wait_until_ready
 from playstudio_luigi.db.embedded.constants import PORT, START_TIMEOUT
+from playstudio_luigi.db.embedded.datadir import replace_server_file
 from playstudio_luigi.db.embedded.errors import EmbeddedPostgresError
 from playstudio_luigi.db.embedded.processes import Postmaster, kill_orphans, live_postmaster
 from playstudio_luigi.db.embedded.sockets import remove_socket_files
@@ -83,16 +83,7 @@ def write_settings(data_dir: Path, socket_dir: Path, run_as: RunAs | None) -> No
     wanted = "\n".join([*kept, *(f"{key} = {value}" for key, value in settings.items())]) + "\n"
     if wanted == current:
         return
-    scratch = data_dir / "postgresql.auto.conf.playstudio-tmp"
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    try:
-        if run_as is not None:
-            os.fchown(fd, run_as.uid, run_as.gid)
-        os.write(fd, wanted.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(scratch, path)
+    replace_server_file(path, wanted, run_as)
 
 
 def _log_tail(data_dir: Path, lines: int = 30) -> str:
