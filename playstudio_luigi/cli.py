@@ -15,6 +15,7 @@ from playstudio_luigi import config
 from playstudio_luigi.datadocs import build_site
 from playstudio_luigi.datadocs.collect import loaded_range
 from playstudio_luigi.db.connection import (
+    DatabaseUnavailableError,
     NoWarehouseError,
     connect,
     transaction,
@@ -358,6 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WarehouseTooNewError as exc:  # nothing was touched; the message says what to do
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DatabaseUnavailableError as exc:  # one line, the DSN's password masked in it
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

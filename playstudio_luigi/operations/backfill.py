@@ -125,7 +125,8 @@ def run_backfill(
             "previous rows (status shows them missing until a run rebuilds them)",
             file=sys.stderr,
         )
-    _report_versions(hours[0], hours[-1] + ONE_HOUR)
+    if ok:
+        _report_versions(hours[0], hours[-1] + ONE_HOUR)
     return ok
 
 
