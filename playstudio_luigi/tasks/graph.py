@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from luigi.task import flatten
-
 from playstudio_luigi.db import markers
 from playstudio_luigi.intervals import ONE_HOUR
 from playstudio_luigi.tasks.base import IntervalTask
@@ -34,10 +32,6 @@ from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins, Extra
 from playstudio_luigi.tasks.gold import GoldAggregate
 from playstudio_luigi.tasks.silver import SilverPurchases, SilverSpins
 from playstudio_luigi.tasks.validate import ValidatePurchases, ValidateSpins
-
-#: Interval start of the reference instances the edges are read from (on the hour and on a
-#: day boundary, so every width's interval starts there).
-_REFERENCE = datetime(2000, 1, 1)
 
 #: One upstream edge: the required class, and its interval start relative to the task's own.
 Upstream = tuple[type[IntervalTask], timedelta]
@@ -64,7 +58,7 @@ class TaskGraph:
 
     @cached_property
     def _upstream(self) -> dict[type[IntervalTask], tuple[Upstream, ...]]:
-        return {task: _read_upstream(task) for task in self.tasks}
+        return {task: task.upstream() for task in self.tasks}
 
     def needs(self, task: type[IntervalTask], start: datetime) -> list[tuple[str, datetime]]:
         """The (marker family, interval start) pairs the interval of ``task`` at ``start``
@@ -139,14 +133,6 @@ class TaskGraph:
         counts = markers.markers_per_hour(list(per_hour), hours)
         expected = sum(per_hour.values())
         return {hour for hour in hours if counts.get(hour, 0) == expected}
-
-
-def _read_upstream(task: type[IntervalTask]) -> tuple[Upstream, ...]:
-    reference = task.at(_REFERENCE)
-    return tuple(
-        (type(required), required.window.start - _REFERENCE)
-        for required in flatten(reference.requires())
-    )
 
 
 #: The pipeline this package runs.
