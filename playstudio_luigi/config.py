@@ -3,7 +3,7 @@
 Environment variables win over ``luigi.cfg``:
 
 * ``PLAYSTUDIO_DSN``: a ``postgresql://`` URL. Unset means "use the embedded PostgreSQL".
-* ``PLAYSTUDIO_SOURCE``: the source workbook path.
+* ``PLAYSTUDIO_SOURCE``: the source: a workbook, a folder of export files, or a glob.
 * ``PLAYSTUDIO_HOME``: directory for the embedded database and the parsed-source cache
   (default ``~/.playstudio``: one warehouse per user, whatever the working directory).
 """
@@ -56,7 +56,17 @@ class ConfigurationError(RuntimeError):
 class playstudio(luigi.Config):
     source_path = luigi.Parameter(
         default="",
-        description="Source workbook (.xlsx). The PLAYSTUDIO_SOURCE environment variable wins.",
+        description="The source: one workbook (.xlsx), a folder of export files (.xlsx, .csv, "
+        ".parquet; recursive) or a glob (quote it: '/data/exports/**/*.csv'). "
+        "The PLAYSTUDIO_SOURCE environment variable wins.",
+    )
+    watermark = luigi.ChoiceParameter(
+        default="mtime",
+        choices=["mtime", "none"],
+        var_type=str,
+        description="mtime: an interval is loaded once the newest export holding its sheet was "
+        "written after the interval's end plus allowed_lateness_seconds (DESIGN 3.3). "
+        "none: once the clock has passed that moment, whatever the exports.",
     )
     home_dir = luigi.Parameter(
         default="",
@@ -151,6 +161,14 @@ def _announce_legacy_home(legacy: Path, default: Path) -> None:
 def configured_dsn() -> str | None:
     """The external database URL, or ``None`` when the embedded database should be used."""
     return os.environ.get(DSN_ENV) or None
+
+
+def watermark_mode() -> str:
+    """``mtime`` (the exports' watermark decides when an interval is closed) or ``none``."""
+    try:
+        return playstudio().watermark
+    except ValueError as exc:  # Luigi's message lists the choices
+        raise ConfigurationError(f"[playstudio] watermark: {exc}") from None
 
 
 def allowed_lateness() -> timedelta:

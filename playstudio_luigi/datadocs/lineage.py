@@ -79,8 +79,12 @@ def table_lineage(root: luigi.Task) -> Graph:
     names: set[str] = set()
     edges: set[tuple[str, str]] = set()
     for cls in classes:
-        names.update(cls.reads, cls.writes)
-        edges.update((r, w) for r in cls.reads for w in cls.writes if r != w)
+        reads, writes = (
+            getattr(cls, "reads", ()),
+            getattr(cls, "writes", ()),
+        )  # not every task moves data
+        names.update(reads, writes)
+        edges.update((r, w) for r in reads for w in writes if r != w)
     nodes = [Node(name, _table_label(name), layer_of(name), _table_detail(name)) for name in names]
     return layered(nodes, edges)
 

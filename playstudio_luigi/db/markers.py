@@ -69,18 +69,6 @@ def markers_per_hour(families: list[str], hours: Iterable[datetime]) -> dict[dat
     return dict(rows)
 
 
-def source_versions(families: list[str], start: datetime, stop: datetime) -> list[str]:
-    """The distinct source content hashes the markers of ``families`` in [start, stop) were
-    built from, most used first."""
-    rows = _read(
-        "select source_sha256 from ops.task_markers where task_family = any(%s)"
-        " and interval_start >= %s and interval_start < %s and source_sha256 is not null"
-        " group by 1 order by count(*) desc, 1",
-        (families, start, stop),
-    )
-    return [sha for (sha,) in rows]
-
-
 def write_markers(
     cursor: psycopg2.extensions.cursor,
     family: str,

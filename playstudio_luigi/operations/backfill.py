@@ -12,19 +12,19 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import luigi
 from luigi.execution_summary import LuigiStatusCode
 
 from playstudio_luigi import config
-from playstudio_luigi.db import markers
-from playstudio_luigi.intervals import ONE_HOUR, floor_hour, hours_between
+from playstudio_luigi.intervals import ONE_HOUR, Interval, floor_hour, hours_between
+from playstudio_luigi.operations.drift import count_drifted
 from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.progress import progress_line
 from playstudio_luigi.operations.shared_runs import shared_hours_complete
-from playstudio_luigi.source.schema import LAYOUTS
-from playstudio_luigi.source.versions import configured_version
+from playstudio_luigi.source import catalog
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
@@ -82,7 +82,9 @@ def build_hours(
     # succeeded if every hour is complete in the warehouse, whoever built it (waiting,
     # bounded, for the days other workers are still building).
     task_ids = [day.task_id for day in days]
-    return shared_hours_complete(hours, task_ids, scheduler_host, scheduler_port)
+    waiting = set(waiting_hours(catalog.sync(), hours))  # skipped, said by the caller
+    expected = [hour for hour in hours if hour not in waiting]
+    return shared_hours_complete(expected, task_ids, scheduler_host, scheduler_port)
 
 
 def run_backfill(
@@ -125,39 +127,76 @@ def run_backfill(
             "previous rows (status shows them missing until a run rebuilds them)",
             file=sys.stderr,
         )
+    found = catalog.sync()
+    waiting = waiting_hours(found, hours)
+    if waiting:
+        print(waiting_note(found, waiting, len(hours)), file=sys.stderr)
     if ok:
-        _report_versions(hours[0], hours[-1] + ONE_HOUR)
+        _report_drift(found, hours[0], hours[-1] + ONE_HOUR)
     return ok
 
 
-def _report_versions(start: datetime, stop: datetime) -> None:
-    """Say so when the range was built from more than one version of the source (it was
-    re-exported during the run): ``reconcile`` brings every interval to the newest."""
-    families = [task.marker_family() for task in graph.current().extracts()]
-    versions = markers.source_versions(families, start, stop)
-    if len(versions) > 1:
+def waiting_hours(found: catalog.Catalog, hours: Sequence[datetime]) -> list[datetime]:
+    """The hours the source does not cover yet (some sheet's watermark is short of them)."""
+    lateness = config.allowed_lateness()
+    layouts = [task.source_layout for task in graph.current().extracts()]
+    return [
+        hour
+        for hour in hours
+        if not all(
+            found.covers(layout, Interval(hour, hour + ONE_HOUR), lateness) for layout in layouts
+        )
+    ]
+
+
+def waiting_note(found: catalog.Catalog, waiting: Sequence[datetime], total: int) -> str:
+    """One line: how many hours of a backfill wait for the export, and why."""
+    layouts = [task.source_layout for task in graph.current().extracts()]
+    why = "; ".join(f"{sheet.name}: {found.watermark(sheet).describe()}" for sheet in layouts)
+    return (
+        f"waiting for the export: {len(waiting)} of {total} hour(s) not loaded, "
+        f"{waiting[0]:%Y-%m-%dT%H} .. {waiting[-1]:%Y-%m-%dT%H} ({why}); "
+        "a later run loads them once the exports cover them"
+    )
+
+
+def _report_drift(found: catalog.Catalog, start: datetime, stop: datetime) -> None:
+    """Say so when intervals of the range were loaded from rows the source no longer has (an
+    export was added, corrected or removed while the range was loading): ``reconcile``
+    brings them up to date."""
+    drifted = count_drifted(found, start, stop)
+    if drifted:
         print(
-            f"note: [{start:%Y-%m-%dT%H}, {stop:%Y-%m-%dT%H}) was built from {len(versions)} "
-            f"versions of the source ({', '.join(v[:12] for v in versions)}): it changed "
-            f"while the range was loading. `playstudio-luigi reconcile --start {start:%Y-%m-%dT%H}"
-            f" --stop {stop:%Y-%m-%dT%H}` rebuilds what was loaded from an older version.",
+            f"note: {drifted} interval(s) of [{start:%Y-%m-%dT%H}, {stop:%Y-%m-%dT%H}) were "
+            "loaded from exports that have changed since (the source changed while the range "
+            f"was loading): `playstudio-luigi reconcile --start {start:%Y-%m-%dT%H} "
+            f"--stop {stop:%Y-%m-%dT%H}` loads what changed.",
             file=sys.stderr,
         )
+
+
+def source_bounds(found: catalog.Catalog) -> tuple[datetime, datetime] | None:
+    """The first hour and the stop hour of the event times the source holds, or None."""
+    times = [
+        moment
+        for entry in found.files
+        if entry.error is None
+        for summary in entry.sheets.values()
+        for moment in (summary.first_event, summary.last_event)
+        if moment is not None
+    ]
+    if not times:
+        return None
+    return floor_hour(min(times)), floor_hour(max(times)) + ONE_HOUR
 
 
 def run_demo(*, workers: int = 1, log_level: str = "WARNING") -> tuple[bool, datetime, datetime]:
     """Backfill every hour of the bundled sample; ``(succeeded, first hour, stop hour)``."""
     sample = str(BUNDLED_SAMPLE)
     os.environ[config.SOURCE_ENV] = sample
-    # Through the parsed-version cache, which the backfill below then reuses: one parse.
-    version = configured_version()
-    times = [
-        t
-        for layout in LAYOUTS.values()
-        for t in version.sheet(layout.kind)["event_time"].to_pylist()
-        if t is not None
-    ]
-    start, stop = floor_hour(min(times)), floor_hour(max(times)) + ONE_HOUR
+    bounds = source_bounds(catalog.sync())  # indexes (parses) it once for the backfill below
+    assert bounds is not None, "the bundled sample holds rows"
+    start, stop = bounds
     print(f"source: bundled sample {sample}", file=sys.stderr)
     print(f"hours: {start:%Y-%m-%dT%H} .. {stop:%Y-%m-%dT%H} (exclusive)", file=sys.stderr)
     return run_backfill(start, stop, workers=workers, log_level=log_level), start, stop

@@ -1,11 +1,14 @@
 """Reconciliation: re-run exactly the intervals whose source slice changed since they ran.
 
-Each extract records a fingerprint of the slice it loaded (row numbers and values). Rows can
-arrive after their interval was processed, and an export can be corrected or re-written;
-reconcile re-reads the current source version, compares every processed interval's fingerprint
-in a window, and for those that differ drops the markers of the interval's chain and of its
-gold hour (in one transaction), then rebuilds those hours. Every task replaces its own rows, so
-added, changed and removed rows are all reflected downstream, daily totals included.
+Each extract records a fingerprint of the rows it loaded: which export files held rows of the
+interval, and a content hash of each file's rows there (row numbers and values). Rows can arrive
+after their interval was processed, an export can be corrected, re-written, added or removed;
+reconcile syncs the catalog of source files (:mod:`playstudio_luigi.source.catalog`), compares
+every processed interval's fingerprint in a window with the catalog's (reading no file for an
+interval that did not change), and for those that differ drops the markers of the interval's
+chain and of its gold hour (in one transaction), then rebuilds those hours. Every task replaces
+its own rows, so added, changed and removed rows are all reflected downstream, daily totals
+included.
 """
 
 from __future__ import annotations
@@ -23,11 +26,11 @@ from playstudio_luigi.db.connection import connect, transaction
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import utcnow
 from playstudio_luigi.operations.backfill import build_hours
+from playstudio_luigi.operations.drift import drifted
 from playstudio_luigi.operations.invalidate import forget_markers
-from playstudio_luigi.source.versions import SourceVersion, configured_version
-from playstudio_luigi.tasks import graph
+from playstudio_luigi.source import catalog
 from playstudio_luigi.tasks.batch import day_tasks
-from playstudio_luigi.tasks.extract import ExtractTask, slice_fingerprint
+from playstudio_luigi.tasks.extract import ExtractTask, interval_slices
 from playstudio_luigi.tasks.status_messages import report_progress
 
 
@@ -89,32 +92,29 @@ def _rows(table: pa.Table, columns: list[str]) -> list[tuple]:
 
 
 def find_changes(
-    cursor: psycopg2.extensions.cursor, version: SourceVersion, start: datetime, stop: datetime
+    cursor: psycopg2.extensions.cursor, found: catalog.Catalog, start: datetime, stop: datetime
 ) -> tuple[int, list[SliceChange]]:
-    """Compare the fingerprints of processed intervals in [start, stop) with ``version``."""
-    checked, changes = 0, []
-    for extract in graph.current().extracts():
+    """The processed intervals in [start, stop) whose rows in the source changed since they
+    were loaded (:func:`~playstudio_luigi.operations.drift.drifted`), each with what changed.
+    Only the files covering a changed interval are read."""
+    checked, changed = drifted(cursor, found, start, stop)
+    changes = []
+    for extract, starts in changed.items():
         layout = extract.layout
-        cursor.execute(
-            render("ops/processed_extracts.sql"),
-            {"family": extract.get_task_family(), "start": start, "stop": stop},
-        )
-        for interval_start, fingerprint in cursor.fetchall():
-            checked += 1
-            current = version.slice(layout.kind, extract.window_of(interval_start))
-            if slice_fingerprint(current) == fingerprint:
-                continue
+        for interval_start in starts:
+            versions = found.versions_covering(layout, extract.window_of(interval_start))
+            rows = interval_slices(versions, layout, [interval_start])[interval_start]
             columns = layout.fields
             cursor.execute(
                 render("ops/staged_rows.sql", table=layout.staging_table, columns=columns),
                 {"interval_start": interval_start},
             )
             old = [tuple(row) for row in cursor.fetchall()]
-            added, changed, removed = _diff(
-                old, _rows(current, columns), columns.index(layout.key_column)
+            added, modified, removed = _diff(
+                old, _rows(rows, columns), columns.index(layout.key_column)
             )
             changes.append(
-                SliceChange(extract, layout.name, interval_start, added, changed, removed)
+                SliceChange(extract, layout.name, interval_start, added, modified, removed)
             )
     return checked, changes
 
@@ -122,12 +122,12 @@ def find_changes(
 def invalidate_changed(start: datetime, stop: datetime) -> ReconcileReport:
     """Find the processed intervals of [start, stop) whose slice changed and drop the markers
     of their chains and gold hours, in one transaction. The report says what to rebuild."""
-    version = configured_version()
+    found = catalog.sync()
     report = ReconcileReport(start, stop)
     connection = connect()
     try:
         with connection.cursor() as cursor:
-            report.checked, report.changes = find_changes(cursor, version, start, stop)
+            report.checked, report.changes = find_changes(cursor, found, start, stop)
     finally:
         connection.close()
     if report.changes:

@@ -50,9 +50,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from playstudio_luigi import config
 from playstudio_luigi.intervals import Interval
-from playstudio_luigi.private import private_home
+from playstudio_luigi.source.formats import read_export
 from playstudio_luigi.source.parse_cache import (
     CacheDamaged,
     atomic_file,
@@ -62,12 +61,13 @@ from playstudio_luigi.source.parse_cache import (
     remove_temporaries,
     write_table,
 )
-from playstudio_luigi.source.reader import SourceFormatError, extract_schema, read_sheet
+from playstudio_luigi.source.reader import SourceFormatError, extract_schema
 from playstudio_luigi.source.schema import LAYOUTS, PURCHASES, SheetLayout
 
 log = logging.getLogger(__name__)
 
-KEEP_VERSIONS = 4
+#: Parsed versions no listed export has any more stay this long: runs in flight may read them.
+PRUNE_GRACE_SECS = 3600
 #: Sidecars written longer ago are removed (one is written per stamp, so one per export); a
 #: removed sidecar costs one hash of the workbook.
 SIDECAR_MAX_AGE_SECS = 24 * 3600
@@ -207,12 +207,6 @@ def _write_sidecar(sidecar: Path, text: str) -> None:
         log.warning("cannot write hash sidecar %s (%s)", sidecar, exc)
 
 
-def configured_version() -> SourceVersion:
-    """The current version of the configured source workbook, cached under the local home."""
-    home = private_home(config.home_dir())
-    return current_version(config.source_path(), home / "cache" / "sources")
-
-
 def cached_schema(layout: SheetLayout) -> pa.Schema:
     """Schema of a parsed sheet as cached: the extract schema, plus the conflict column of
     purchases."""
@@ -259,7 +253,6 @@ def _load_sheet(path: Path, sha: str, cache_dir: Path, kind: str) -> pa.Table:
                 "cannot write parse cache %s (%s): using the parse from memory", arrow_file, exc
             )
             return parsed
-        _prune(cache_dir.parent, keep=cache_dir)
     # Served from the file (shared page cache) rather than from the parse's heap.
     written = _verified(arrow_file, sha, kind, warn=True)
     return parsed if written is None else written
@@ -286,7 +279,7 @@ def _parse(path: Path, sha: str, layout: SheetLayout) -> pa.Table:
             raise SourceChangedError(
                 f"{path}: the workbook changed after its version {sha[:12]} was taken; rerun"
             )
-        table = read_sheet(path, layout, data)
+        table = read_export(path, layout, data)
         del data
         if layout.name == PURCHASES.name:
             table = table.append_column("conflicts_with_row", conflicting_duplicates(table))
@@ -335,19 +328,21 @@ def conflicting_duplicates(purchases: pa.Table) -> pa.Array:
     return pa.array(conflicts, pa.int64(), mask=conflicts == -1)
 
 
-def _prune(cache_root: Path, keep: Path) -> None:
-    """Keep the few most recent versions and a day of sidecars; old ones would fill the disk at
-    one per 5 minutes."""
+def prune_cache(cache_root: Path, in_use: set[str]) -> None:
+    """Remove parsed versions no listed export has any more (after :data:`PRUNE_GRACE_SECS`, as
+    runs in flight may still read them), and sidecars older than a day (one is written per
+    stamp, so per export). Versions in use are never evicted, however many files the feed has."""
     cutoff = time.time() - SIDECAR_MAX_AGE_SECS
-    for sidecar in (cache_root / "hashes").glob("*"):
-        with suppress(FileNotFoundError):
-            if sidecar.stat().st_mtime < cutoff:
-                sidecar.unlink()
-    versions = sorted(
-        (p for p in cache_root.iterdir() if p.is_dir() and len(p.name) == 64),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in versions[KEEP_VERSIONS:]:
-        if old != keep:
-            shutil.rmtree(old, ignore_errors=True)
+    with suppress(FileNotFoundError):
+        for sidecar in (cache_root / "hashes").iterdir():
+            with suppress(FileNotFoundError):
+                if sidecar.stat().st_mtime < cutoff:
+                    sidecar.unlink()
+    grace = time.time() - PRUNE_GRACE_SECS
+    with suppress(FileNotFoundError):
+        for old in cache_root.iterdir():
+            if not (old.is_dir() and _SHA256.fullmatch(old.name)) or old.name in in_use:
+                continue
+            with suppress(FileNotFoundError):
+                if old.stat().st_mtime < grace:
+                    shutil.rmtree(old, ignore_errors=True)

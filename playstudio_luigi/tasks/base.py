@@ -58,9 +58,10 @@ from playstudio_luigi.intervals import (
     ensure_closed,
     five_minute_interval,
     hour_interval,
-    is_closed,
 )
 from playstudio_luigi.quality.checks import CheckFailedError, CheckResult, record_results
+from playstudio_luigi.source import catalog
+from playstudio_luigi.source.schema import SheetLayout
 from playstudio_luigi.tasks.parameters import StrictDateHourParameter, StrictDateMinuteParameter
 from playstudio_luigi.tasks.runs import TaskRun, record_failure
 from playstudio_luigi.tasks.status_messages import report_progress
@@ -115,6 +116,14 @@ def _upstream_of(task: type[IntervalTask]) -> tuple[tuple[type[IntervalTask], ti
     )
 
 
+@cache
+def _source_layouts_of(task: type[IntervalTask]) -> tuple[SheetLayout, ...]:
+    found = [] if task.source_layout is None else [task.source_layout]
+    for required, _ in task.upstream():
+        found += [layout for layout in _source_layouts_of(required) if layout not in found]
+    return tuple(found)
+
+
 def _lock_key(start: datetime) -> int:
     # Minutes since the epoch: fits in int4 until 6053.
     return int((start - datetime(1970, 1, 1)).total_seconds() // 60)
@@ -137,6 +146,13 @@ class IntervalTask(luigi.Task):
     #: Warehouse layer the task builds: ``bronze`` (extract, validate and load), ``silver``,
     #: ``gold``. ``invalidate --layer`` and ``status`` group tasks by it.
     layer: ClassVar[str]
+    #: The source sheet a task reads directly (the extracts), or None.
+    source_layout: ClassVar[SheetLayout | None] = None
+
+    @classmethod
+    def source_layouts(cls) -> tuple[SheetLayout, ...]:
+        """The source sheets the task is built from, directly or through its inputs."""
+        return _source_layouts_of(cls.completion or cls)
 
     @property
     def window(self) -> Interval:
@@ -171,21 +187,38 @@ class IntervalTask(luigi.Task):
     def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
         """Which of these intervals need no run now, answered with one query (for Range tools).
 
-        Completed intervals, and those not closed yet (their end plus the allowed lateness is
-        still ahead): Range tools then schedule only closed intervals, and pick the others up
-        on a later run. Range tools call this with ``functools.partial(cls, **of_params)``.
+        Completed intervals, and those the source does not cover yet (the watermark of a sheet
+        they are built from has not passed their end plus the allowed lateness; DESIGN 3.3):
+        Range tools then schedule only covered intervals, and pick the others up on a later
+        run. How many wait is said in one line. Range tools call this with
+        ``functools.partial(cls, **of_params)``.
         """
         task_cls = getattr(cls, "func", cls)
         values = list(parameter_tuples)
         starts = {value: task_cls.interval_start_of(value) for value in values}
         done = markers.completed_starts(task_cls.marker_family(), set(starts.values()))
-        now, lateness = intervals.utcnow(), config.allowed_lateness()
-        return [
-            value
-            for value in values
-            if starts[value] in done
-            or not is_closed(task_cls.window_of(starts[value]), now, lateness)
-        ]
+        pending = [value for value in values if starts[value] not in done]
+        if not pending:
+            return values
+        found = catalog.sync()
+        lateness = config.allowed_lateness()
+        waiting: dict[str, list[Interval]] = {}
+        for value in pending:
+            window = task_cls.window_of(starts[value])
+            for layout in task_cls.source_layouts():
+                if not found.covers(layout, window, lateness):
+                    waiting.setdefault(layout.kind, []).append(window)
+        waits = {window.start for windows in waiting.values() for window in windows}
+        for kind, windows in waiting.items():
+            layout = next(sheet for sheet in task_cls.source_layouts() if sheet.kind == kind)
+            logger.warning(
+                "%s: %d of %d pending intervals wait for the export; %s",
+                task_cls.get_task_family(),
+                len({w.start for w in windows}),
+                len(pending),
+                found.waiting_message(layout, windows, lateness),
+            )
+        return [value for value in values if starts[value] in done or starts[value] in waits]
 
     # Hooks: each covers a sorted list of interval starts ---------------------------------
 

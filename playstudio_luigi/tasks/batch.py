@@ -29,13 +29,9 @@ import luigi
 
 from playstudio_luigi import config, intervals
 from playstudio_luigi.db import markers
-from playstudio_luigi.intervals import (
-    Interval,
-    ensure_closed,
-    floor_hour,
-    is_closed,
-)
+from playstudio_luigi.intervals import Interval, floor_hour, is_closed
 from playstudio_luigi.quality.checks import CheckFailedError
+from playstudio_luigi.source import catalog
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask, UpstreamMissingError
 from playstudio_luigi.tasks.bronze import ConservationError
@@ -63,8 +59,8 @@ class DayPipeline(luigi.Task):
     For backfills: ``playstudio-luigi backfill`` uses it, and so can
     ``luigi --module playstudio_luigi RangeDaily --of DayPipeline --start … --stop …``.
     Complete when every hour is in gold and every 5-minute interval in silver, whoever built
-    them. Only closed intervals are loaded; a range reaching into open ones loads what is
-    closed and then fails, naming when the rest can run.
+    them. Only intervals the source covers are loaded (DESIGN 3.3); the others are skipped,
+    with one line per sheet saying how many wait and for what.
     """
 
     day = luigi.DateParameter(description="The UTC day, e.g. 2022-04-01.")
@@ -104,28 +100,39 @@ class DayPipeline(luigi.Task):
 
     @classmethod
     def bulk_complete(cls, parameter_tuples: Iterable[Any]) -> list[Any]:
-        """For ``RangeDaily``: days already complete, or not closed yet (see IntervalTask)."""
+        """For ``RangeDaily``: days already complete, or not covered by the source yet (see
+        IntervalTask.bulk_complete); how many wait is said in one line."""
         task_cls = getattr(cls, "func", cls)
         values = list(parameter_tuples)
         tasks = {value: task_cls(day=value) for value in values}
-        now, lateness = intervals.utcnow(), config.allowed_lateness()
         done = graph.complete_hours([hour for task in tasks.values() for hour in task.hours()])
-        return [
+        pending = {value: task for value, task in tasks.items() if not set(task.hours()) <= done}
+        if not pending:
+            return values
+        found, lateness = catalog.sync(), config.allowed_lateness()
+        layouts = [task.source_layout for task in graph.current().extracts()]
+        waiting = {
             value
-            for value, task in tasks.items()
-            if not is_closed(task.window, now, lateness) or set(task.hours()) <= done
-        ]
+            for value, task in pending.items()
+            if not all(found.covers(layout, task.window, lateness) for layout in layouts)
+        }
+        if waiting:
+            first = min(waiting)
+            logger.warning(
+                "DayPipeline: %d of %d pending days wait for the export (the first, %s: %s)",
+                len(waiting),
+                len(pending),
+                first,
+                "; ".join(found.watermark(layout).describe() for layout in layouts),
+            )
+        return [value for value in values if value not in pending or value in waiting]
 
     def run(self) -> None:
-        now, lateness = intervals.utcnow(), config.allowed_lateness()
         pipeline = graph.current()
-        closed = {
-            task: [s for s in self.starts(task) if is_closed(task.window_of(s), now, lateness)]
-            for task in pipeline.tasks
-        }
+        ready, waiting = self._ready(pipeline, catalog.sync())
         for attempt in range(1, MAX_PASSES + 1):
-            failures = self._pass(pipeline, closed)
-            unbuilt = _unbuilt(closed)
+            failures = self._pass(pipeline, ready)
+            unbuilt = _unbuilt(ready)
             if failures or not unbuilt:
                 break
             # Markers removed under this run (invalidate, reconcile, a full refresh): build
@@ -143,6 +150,8 @@ class DayPipeline(luigi.Task):
             ]
         rows = rows_message([task.marker_family() for task in pipeline.tasks], self.window)
         report_progress(self, f"{self.window}: done; rows: {rows}", 100)
+        for message in waiting:
+            logger.warning("%s: %s", self.task_id, message)
         if failures:
             shown = "; ".join(failures[:5])
             more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
@@ -150,17 +159,49 @@ class DayPipeline(luigi.Task):
                 f"{self.task_id}: {len(failures)} failure(s), each writing nothing (whatever did "
                 f"not depend on them was loaded): {shown}{more}"
             )
-        ensure_closed(self.window, now, lateness, self.task_id)  # the open rest, if any
+
+    def _ready(
+        self, pipeline: graph.TaskGraph, found: catalog.Catalog
+    ) -> tuple[dict[type[IntervalTask], list[datetime]], list[str]]:
+        """Each task's intervals in the window that can be built now, and one line per sheet
+        with intervals waiting for the export (DESIGN 3.3: those are skipped, not failed).
+
+        An extract's interval is ready once the source covers it; any other task's once its
+        window has closed and every input in the window is ready."""
+        now, lateness = intervals.utcnow(), config.allowed_lateness()
+        ready: dict[type[IntervalTask], list[datetime]] = {}
+        ready_by_family: dict[str, set[datetime]] = {}
+        waiting: list[str] = []
+        for task in pipeline.tasks:
+            starts = [s for s in self.starts(task) if is_closed(task.window_of(s), now, lateness)]
+            layout = task.source_layout
+            if layout is not None:
+                covered = [s for s in starts if found.covers(layout, task.window_of(s), lateness)]
+                if len(covered) < len(starts):
+                    left = [task.window_of(s) for s in starts if s not in covered]
+                    waiting.append(found.waiting_message(layout, left, lateness))
+                starts = covered
+            starts = [
+                start
+                for start in starts
+                if all(
+                    at in ready_by_family.get(family, set()) or at not in self.window
+                    for family, at in pipeline.needs(task, start)
+                )
+            ]
+            ready[task] = starts
+            ready_by_family.setdefault(task.marker_family(), set()).update(starts)
+        return ready, waiting
 
     def _pass(
-        self, pipeline: graph.TaskGraph, closed: dict[type[IntervalTask], list[datetime]]
+        self, pipeline: graph.TaskGraph, ready: dict[type[IntervalTask], list[datetime]]
     ) -> list[str]:
-        """Every layer once over its pending closed intervals; the failures."""
+        """Every layer once over its pending ready intervals; the failures."""
         failures: list[str] = []
         families = [task.marker_family() for task in pipeline.tasks]
         rows = "no rows"
         for number, task in enumerate(pipeline.tasks):
-            pending = _pending(pipeline, task, closed[task])
+            pending = _pending(pipeline, task, ready[task])
             report_progress(
                 self,
                 f"{self.window}: {task.get_task_family()}, {len(pending)} intervals; "
@@ -206,11 +247,11 @@ class DayPipeline(luigi.Task):
         return failures
 
 
-def _unbuilt(closed: dict[type[IntervalTask], list[datetime]]) -> int:
+def _unbuilt(ready: dict[type[IntervalTask], list[datetime]]) -> int:
     """How many of these intervals have no marker yet (a query per task family)."""
     return sum(
         len(starts) - len(markers.completed_starts(task.marker_family(), starts))
-        for task, starts in closed.items()
+        for task, starts in ready.items()
     )
 
 

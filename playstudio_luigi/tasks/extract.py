@@ -1,59 +1,94 @@
-"""Extract: an interval's slice of the source workbook, staged in PostgreSQL.
+"""Extract: an interval's rows from the source's export files, staged in PostgreSQL.
 
-The slice lands in the database (``staging``), not on local disk, so that the next task may run
-on another worker machine. The parsed workbook itself is cached per content hash
-(:mod:`playstudio_luigi.source.versions`): one parse per source version, not one per interval.
+The rows land in the database (``staging``), not on local disk, so that the next task may run
+on another worker machine. Which files hold rows of the interval comes from the catalog
+(:mod:`playstudio_luigi.source.catalog`); each file version is parsed once per machine
+(:mod:`playstudio_luigi.source.versions`), not once per interval.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import luigi
 import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg2 import sql
 
+from playstudio_luigi import config
 from playstudio_luigi.db.copy import copy_arrow
-from playstudio_luigi.intervals import Interval
+from playstudio_luigi.db.sql import render
+from playstudio_luigi.intervals import Interval, IntervalNotClosedError
 from playstudio_luigi.quality.quarantine import quarantine_rows
 from playstudio_luigi.quality.validation import Limits, validate_batch
-from playstudio_luigi.source.schema import PURCHASES, SPINS, SheetLayout
-from playstudio_luigi.source.versions import SourceVersion, configured_version
+from playstudio_luigi.source import catalog
+from playstudio_luigi.source.reader import SourceFormatError
+from playstudio_luigi.source.schema import LAYOUTS, PURCHASES, SPINS, SheetLayout
+from playstudio_luigi.source.versions import SourceVersion, cached_schema
 from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, IntervalTask, Written
 
+logger = logging.getLogger("luigi-interface")
 
-def slice_fingerprint(rows: pa.Table) -> str:
-    """Content hash of an interval's source rows (row numbers included), to detect changes.
 
-    Independent of how the table is chunked, so a slice cut from a day equals the same slice
-    cut on its own.
-    """
-    digest = hashlib.sha256()
-    for batch in rows.combine_chunks().to_batches():
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, batch.schema) as writer:
-            writer.write_batch(batch)
-        digest.update(sink.getvalue().to_pybytes())
-    return digest.hexdigest()
+class WaitingForExportError(IntervalNotClosedError):
+    """The source does not cover the interval yet (DESIGN 3.3): nothing was loaded for it."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What :meth:`ExtractTask.prepare` read: each interval's rows, with their provenance."""
+
+    slices: dict[datetime, pa.Table]
+    fingerprints: dict[datetime, str]
+    versions: list[SourceVersion]
+    #: File versions with rows without a readable date, and how many each has.
+    undated: list[tuple[SourceVersion, int]]
+
+
+def with_provenance(rows: pa.Table, version: SourceVersion) -> pa.Table:
+    """``rows`` of ``version`` with the file's path and content hash on every row."""
+    n = rows.num_rows
+    rows = rows.append_column("source_path", pa.array([str(version.path)] * n, pa.string()))
+    return rows.append_column("source_sha256", pa.array([version.sha256] * n, pa.string()))
 
 
 def interval_slices(
-    version: SourceVersion, layout: SheetLayout, starts: Sequence[datetime]
+    versions: Sequence[SourceVersion], layout: SheetLayout, starts: Sequence[datetime]
 ) -> dict[datetime, pa.Table]:
-    """Each interval's source rows (in source-row order), cut from one slice of the version."""
+    """Each interval's source rows from every file version holding some (by path, then source
+    row), cut from one slice of each version."""
     covering = Interval(starts[0], starts[-1] + layout.width)
-    rows = version.slice(layout.kind, covering)
+    parts = [with_provenance(v.slice(layout.kind, covering), v) for v in versions]
+    schema = cached_schema(layout).append(pa.field("source_path", pa.string()))
+    schema = schema.append(pa.field("source_sha256", pa.string()))
+    rows = pa.concat_tables(parts) if parts else schema.empty_table()
     minutes = int(layout.width.total_seconds() // 60)
     floors = pc.floor_temporal(rows["event_time"], multiple=minutes, unit="minute")
     return {start: rows.filter(pc.equal(floors, pa.scalar(start, floors.type))) for start in starts}
 
 
+def _single_file_problem(found: catalog.Catalog, layout: SheetLayout) -> str | None:
+    """For a source that is one workbook: why it cannot give ``layout``'s sheet, or None."""
+    entry = found.files[0] if found.files else None
+    if entry is None:
+        return None
+    if entry.error is not None:
+        return entry.error
+    sheet = entry.sheets.get(layout.kind)
+    if sheet is None:
+        return f"{entry.path}: sheet {layout.name!r} not found"
+    return sheet.error
+
+
 class ExtractTask(IntervalTask):
-    """An interval's slice of one source sheet (``layout``), staged for validation."""
+    """An interval's slice of one source sheet (``layout``), from every export file holding
+    rows of it, staged for validation. Requires the source to cover the interval
+    (:class:`SourceCovers`): a run for an interval not covered yet waits instead."""
 
     layout: ClassVar[SheetLayout]
     layer = "bronze"
@@ -62,23 +97,49 @@ class ExtractTask(IntervalTask):
         super().__init_subclass__(**kwargs)
         if "layout" in cls.__dict__:
             cls.reads = (f"sheet:{cls.layout.name}",)
+            cls.source_layout = cls.layout
             # ops.quarantine: rows without a readable date
             cls.writes = (f"staging.{cls.layout.staging_table}", "ops.quarantine")
 
-    def prepare(self, starts: Sequence[datetime]) -> tuple[SourceVersion, dict]:
-        version = configured_version()
-        return version, interval_slices(version, self.layout, starts)
+    def requires(self) -> luigi.Task:
+        return SourceCovers(sheet=self.layout.kind, start=self.window.start)
 
-    def source_sha256(self, prepared: tuple[SourceVersion, dict]) -> str:
-        return prepared[0].sha256
+    def prepare(self, starts: Sequence[datetime]) -> Extracted:
+        found = catalog.sync()
+        if found.single_file:
+            problem = _single_file_problem(found, self.layout)
+            if problem is not None:
+                raise SourceFormatError(problem)
+        lateness = config.allowed_lateness()
+        waiting = [
+            self.window_of(start)
+            for start in starts
+            if not found.covers(self.layout, self.window_of(start), lateness)
+        ]
+        if waiting:
+            raise WaitingForExportError(found.waiting_message(self.layout, waiting, lateness))
+        covering = Interval(starts[0], starts[-1] + self.layout.width)
+        versions = found.versions_covering(self.layout, covering)
+        for version in versions:
+            found.check_current(version)
+        return Extracted(
+            interval_slices(versions, self.layout, starts),
+            found.fingerprints(self.layout, starts),
+            versions,
+            found.versions_with_undated(self.layout),
+        )
+
+    def source_sha256(self, prepared: Extracted) -> str | None:
+        shas = {version.sha256 for version in prepared.versions}
+        return shas.pop() if len(shas) == 1 else None
 
     def write(
         self,
         cursor: psycopg2.extensions.cursor,
         starts: Sequence[datetime],
-        prepared: tuple[SourceVersion, dict[datetime, pa.Table]],
+        prepared: Extracted,
     ) -> Written:
-        version, slices = prepared
+        slices = prepared.slices
         cursor.execute(
             sql.SQL("delete from staging.{} where interval_start = any(%s::timestamp[])").format(
                 sql.Identifier(self.layout.staging_table)
@@ -93,8 +154,6 @@ class ExtractTask(IntervalTask):
             if not n:
                 continue
             rows = rows.append_column("interval_start", pa.array([start] * n, pa.timestamp("s")))
-            rows = rows.append_column("source_path", pa.array([str(version.path)] * n))
-            rows = rows.append_column("source_sha256", pa.array([version.sha256] * n))
             staged.append(
                 rows.append_column(
                     "extracted_at", pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
@@ -102,34 +161,78 @@ class ExtractTask(IntervalTask):
             )
         if staged:
             copy_arrow(cursor, "staging", self.layout.staging_table, pa.concat_tables(staged))
-        undated = self._quarantine_undated(cursor, version)
-        return Written(
-            {
-                start: {
-                    "sheet": self.layout.name,
-                    "source_path": str(version.path),
-                    "source_rows": slices[start].num_rows,
-                    "slice_sha256": slice_fingerprint(slices[start]),
-                    "undated_rows_in_source": undated,
-                }
-                for start in starts
+        for version, _ in prepared.undated:
+            self._quarantine_undated(cursor, version)
+        undated = sum(count for _, count in prepared.undated)
+        details = {}
+        for start in starts:
+            paths = pc.unique(slices[start]["source_path"]).to_pylist()
+            details[start] = {
+                "sheet": self.layout.name,
+                "source_files": len(paths),
+                "source_rows": slices[start].num_rows,
+                "slice_sha256": prepared.fingerprints[start],
+                "undated_rows_in_source": undated,
             }
-        )
+            if len(paths) == 1:
+                details[start]["source_path"] = paths[0]
+        return Written(details)
 
     def _quarantine_undated(
         self, cursor: psycopg2.extensions.cursor, version: SourceVersion
-    ) -> int:
-        """Rows without a readable date belong to no interval; quarantine them (once per source
+    ) -> None:
+        """Rows without a readable date belong to no interval; quarantine them (once per file
         version) so that no source row goes unaccounted for."""
+        cursor.execute(
+            render("quarantine/has_undated.sql"),
+            {"sheet": self.layout.name, "sha256": version.sha256},
+        )
+        if cursor.fetchone()[0]:
+            return
         undated = version.undated(self.layout.kind).to_pandas()
         if undated.empty:
-            return 0
+            return
         undated = undated.assign(source_path=str(version.path), source_sha256=version.sha256)
         result = validate_batch(undated, self.layout, Limits.from_config())
         quarantine_rows(
             cursor, self.layout, undated, result.rejected, self.get_task_family(), undated=True
         )
-        return len(undated)
+
+
+class SourceCovers(luigi.ExternalTask):
+    """The source covers one interval of one sheet: the sheet's watermark (the newest export
+    holding it, DESIGN 3.3) has passed the interval's end plus the allowed lateness.
+
+    An external task: while it is incomplete Luigi runs nothing that needs it and reports the
+    run as missing data (``[retcode] missing_data``), naming the wait in one line."""
+
+    sheet = luigi.ChoiceParameter(
+        choices=list(LAYOUTS), var_type=str, description="The sheet: purchases or spins."
+    )
+    start = luigi.DateMinuteParameter(description="Start of the interval, UTC.")
+
+    @property
+    def layout(self) -> SheetLayout:
+        return LAYOUTS[self.sheet]
+
+    @property
+    def window(self) -> Interval:
+        return Interval(self.start, self.start + self.layout.width)
+
+    def complete(self) -> bool:
+        # A catalog listed a few seconds ago is good enough here (a watermark only moves
+        # forward); the extract itself checks again on a fresh listing before reading.
+        found = catalog.sync(reuse_within=5.0)
+        return found.covers(self.layout, self.window, config.allowed_lateness())
+
+    def waiting_message(self) -> str:
+        found = catalog.sync(reuse_within=5.0)
+        return found.waiting_message(self.layout, [self.window], config.allowed_lateness())
+
+
+@SourceCovers.event_handler(luigi.Event.DEPENDENCY_MISSING)
+def _say_what_it_waits_for(task: SourceCovers) -> None:
+    logger.warning("%s", task.waiting_message())
 
 
 class ExtractPurchases(ExtractTask, FiveMinuteTask):

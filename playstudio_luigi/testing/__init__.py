@@ -19,6 +19,7 @@ from luigi.execution_summary import LuigiStatusCode
 from psycopg2 import sql
 
 from playstudio_luigi.db.models import GOLD
+from playstudio_luigi.source import catalog
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.testing.sample import PURCHASES_HEADER, SPINS_HEADER
 
@@ -99,13 +100,15 @@ def _sort_key(value: Any) -> tuple[int, str]:
 
 #: Tables that record runs rather than data, emptied by :func:`reset_warehouse` too.
 RUN_TABLES = ("ops.task_markers", "ops.check_results", "ops.task_runs")
+#: The catalog of source files (rebuilt from the files by the next run).
+CATALOG_TABLES = ("ops.source_files", "ops.source_sheets", "ops.source_slices")
 
 
 def pipeline_tables() -> list[str]:
     """Every table the pipeline writes (from the task graph), and the run records."""
     pipeline = graph.current()
     written = [table for table, _ in pipeline.tables_written(pipeline.tasks)]
-    return [*written, *RUN_TABLES]
+    return [*written, *RUN_TABLES, *CATALOG_TABLES]
 
 
 def reset_warehouse(connection: psycopg2.extensions.connection) -> None:
@@ -113,3 +116,4 @@ def reset_warehouse(connection: psycopg2.extensions.connection) -> None:
     tables = [sql.Identifier(*name.split(".")) for name in pipeline_tables()]
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(tables)))
+    catalog.forget_memo()  # this process's last sync described the rows just removed

@@ -181,10 +181,10 @@ def test_source_version_is_parsed_once_per_sheet(db, source, monkeypatch):
 
     versions._load_sheet.cache_clear()
     calls = []
-    real = versions.read_sheet
+    real = versions.read_export
     monkeypatch.setattr(
         versions,
-        "read_sheet",
+        "read_export",
         lambda path, layout, data: calls.append(layout.name) or real(path, layout, data),
     )
     assert run([HourlyPipeline(hour=dt(2022, 4, 1, 22)), HourlyPipeline(hour=dt(2022, 4, 1, 23))])

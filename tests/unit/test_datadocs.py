@@ -15,9 +15,11 @@ HOUR = datetime(2022, 4, 1, 22)
 def test_task_graph_is_walked_from_the_hourly_pipeline():
     graph = lineage.task_graph(playstudio_luigi.HourlyPipeline(hour=HOUR))
     families = [[node.kind for node in column] for column in graph.columns]
-    # extract -> validate -> bronze -> silver for the hour's spins and its twelve 5-minute
-    # purchase intervals, then gold, then the pipeline.
+    # the source covering each interval (the watermark, an external task) -> extract ->
+    # validate -> bronze -> silver for the hour's spins and its twelve 5-minute purchase
+    # intervals, then gold, then the pipeline.
     assert families == [
+        ["SourceCovers"] * 13,
         ["ExtractPurchases"] * 12 + ["ExtractSpins"],
         ["ValidatePurchases"] * 12 + ["ValidateSpins"],
         ["LoadBronzePurchases"] * 12 + ["LoadBronzeSpins"],
@@ -25,9 +27,9 @@ def test_task_graph_is_walked_from_the_hourly_pipeline():
         ["GoldAggregate"],
         ["HourlyPipeline"],
     ]
-    assert [node.detail for node in graph.columns[0][:3]] == ["22:00", "22:05", "22:10"]
-    assert len(graph.nodes) == 54 and len(graph.edges) == 53
-    gold = graph.columns[4][0].id
+    assert [node.detail for node in graph.columns[1][:3]] == ["22:00", "22:05", "22:10"]
+    assert len(graph.nodes) == 67 and len(graph.edges) == 66
+    gold = graph.columns[5][0].id
     assert sum(1 for _, target in graph.edges if target == gold) == 13
 
 

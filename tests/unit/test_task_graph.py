@@ -12,7 +12,8 @@ from luigi.task import flatten
 
 from playstudio_luigi.intervals import floor_to
 from playstudio_luigi.tasks import graph
-from playstudio_luigi.tasks.base import HourTask
+from playstudio_luigi.tasks.base import HourTask, IntervalTask
+from playstudio_luigi.tasks.extract import SourceCovers
 
 PIPELINE = graph.PIPELINE
 FAMILIES = [task.get_task_family() for task in PIPELINE.tasks]
@@ -26,7 +27,12 @@ def test_needs_are_what_requires_returns_at_any_interval(task, moment):
     start = floor_to(moment, task.width)
     required = flatten(task.at(start).requires())
     assert sorted(PIPELINE.needs(task, start)) == sorted(
-        (r.marker_family(), r.window.start) for r in required
+        (r.marker_family(), r.window.start) for r in required if isinstance(r, IntervalTask)
+    )
+    # what is not an interval task is the source covering the interval (the watermark)
+    covers = [r for r in required if not isinstance(r, IntervalTask)]
+    assert [(type(r), r.start) for r in covers] == (
+        [(SourceCovers, start)] if task.source_layout is not None else []
     )
 
 
