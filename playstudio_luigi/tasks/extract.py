@@ -220,10 +220,13 @@ class SourceCovers(luigi.ExternalTask):
         return Interval(self.start, self.start + self.layout.width)
 
     def complete(self) -> bool:
-        # A catalog listed a few seconds ago is good enough here (a watermark only moves
-        # forward); the extract itself checks again on a fresh listing before reading.
-        found = catalog.sync(reuse_within=5.0)
-        return found.covers(self.layout, self.window, config.allowed_lateness())
+        # Luigi asks this of every interval of a graph: "covered" from a catalog listed a few
+        # seconds ago stands (the extract checks again on a fresh listing before it reads);
+        # "not covered" is asked of a fresh listing, so a new export counts at once.
+        lateness = config.allowed_lateness()
+        if catalog.sync(reuse_within=5.0).covers(self.layout, self.window, lateness):
+            return True
+        return catalog.sync().covers(self.layout, self.window, lateness)
 
     def waiting_message(self) -> str:
         found = catalog.sync(reuse_within=5.0)
