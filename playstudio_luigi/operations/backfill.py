@@ -25,6 +25,7 @@ from playstudio_luigi.operations.invalidate import invalidate_range
 from playstudio_luigi.operations.progress import progress_line
 from playstudio_luigi.operations.shared_runs import shared_hours_complete
 from playstudio_luigi.source import catalog
+from playstudio_luigi.source.reader import SourceFormatError
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
@@ -127,7 +128,10 @@ def run_backfill(
             "previous rows (status shows them missing until a run rebuilds them)",
             file=sys.stderr,
         )
-    found = catalog.sync()
+    try:
+        found = catalog.sync()
+    except SourceFormatError:  # the source went away: the failed tasks said so already
+        return False
     waiting = waiting_hours(found, hours)
     if waiting:
         print(waiting_note(found, waiting, len(hours)), file=sys.stderr)

@@ -157,6 +157,10 @@ class Catalog:
         now = self.synced_at
         if (mode or config.watermark_mode()) == "none":
             return Watermark(layout.name, now, None)
+        if self.single_file and self.files:
+            # One workbook: its mtime, readable or not; what it lacks is the extract's error
+            only = self.files[0]
+            return Watermark(layout.name, min(only.listed.modified_at, now), only.path)
         newest = max(self.holding(layout), key=lambda f: f.listed.mtime_ns, default=None)
         at = None if newest is None else min(newest.listed.modified_at, now)
         blocking = min(

@@ -199,6 +199,34 @@ class ExtractTask(IntervalTask):
         )
 
 
+class SourceCoverage(luigi.LocalTarget):
+    """"The source covers ``window`` of ``layout``'s sheet", as a target on the source's path
+    (so ``luigi-deps`` names the source): it exists once the sheet's watermark has passed the
+    window's end plus the allowed lateness (DESIGN 3.3)."""
+
+    def __init__(self, layout: SheetLayout, window: Interval) -> None:
+        try:
+            where = catalog.source_spec()
+        except config.ConfigurationError:
+            where = "(no source configured)"
+        super().__init__(where)
+        self.layout, self.window = layout, window
+
+    def exists(self) -> bool:
+        try:
+            lateness = config.allowed_lateness()
+            # Luigi asks this of every interval of a graph: "covered" from a catalog listed a
+            # few seconds ago stands (the extract checks again on a fresh listing before it
+            # reads); "not covered" is asked of a fresh listing, so a new export counts at once.
+            if catalog.sync(reuse_within=5.0).covers(self.layout, self.window, lateness):
+                return True
+            return catalog.sync().covers(self.layout, self.window, lateness)
+        except (SourceFormatError, config.ConfigurationError):
+            # No source to wait for: the extract runs and fails with this error, as a task
+            # failure (one line, an alert, [retcode] task_failed), not a scheduling error.
+            return True
+
+
 class SourceCovers(luigi.ExternalTask):
     """The source covers one interval of one sheet: the sheet's watermark (the newest export
     holding it, DESIGN 3.3) has passed the interval's end plus the allowed lateness.
@@ -210,6 +238,9 @@ class SourceCovers(luigi.ExternalTask):
         choices=list(LAYOUTS), var_type=str, description="The sheet: purchases or spins."
     )
     start = luigi.DateMinuteParameter(description="Start of the interval, UTC.")
+    # It moves no data (the data docs' table lineage reads these of every task).
+    reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
 
     @property
     def layout(self) -> SheetLayout:
@@ -219,14 +250,8 @@ class SourceCovers(luigi.ExternalTask):
     def window(self) -> Interval:
         return Interval(self.start, self.start + self.layout.width)
 
-    def complete(self) -> bool:
-        # Luigi asks this of every interval of a graph: "covered" from a catalog listed a few
-        # seconds ago stands (the extract checks again on a fresh listing before it reads);
-        # "not covered" is asked of a fresh listing, so a new export counts at once.
-        lateness = config.allowed_lateness()
-        if catalog.sync(reuse_within=5.0).covers(self.layout, self.window, lateness):
-            return True
-        return catalog.sync().covers(self.layout, self.window, lateness)
+    def output(self) -> SourceCoverage:
+        return SourceCoverage(self.layout, self.window)
 
     def waiting_message(self) -> str:
         found = catalog.sync(reuse_within=5.0)

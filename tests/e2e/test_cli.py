@@ -214,10 +214,15 @@ def test_failed_run_exits_non_zero_from_any_directory(
     assert backfill.returncode != 0
 
 
-def test_open_interval_is_a_clear_error(warehouse: str, tmp_path: Path, user_env: dict[str, str]):
+def test_open_interval_waits_with_missing_data_status(
+    warehouse: str, tmp_path: Path, user_env: dict[str, str]
+):
     now = utcnow().replace(second=0, microsecond=0)
     current = now.replace(minute=now.minute - now.minute % 5).strftime("%Y-%m-%dT%H%M")
     env = _env(user_env, tmp_path, SAMPLE, warehouse)
     result = command(_luigi("FiveMinutePipeline", "--interval", current), tmp_path / "work", env)
-    assert result.returncode != 0
-    assert "is not closed yet" in result.stderr
+    assert result.returncode == 20  # [retcode] missing_data, packaged default
+    waits = [line for line in result.stderr.splitlines() if "waiting for the export" in line]
+    assert len(waits) == 1, result.stderr[-2000:]
+    assert "needs an export written at or after" in waits[0]
+    assert "Traceback" not in result.stderr

@@ -221,7 +221,8 @@ def test_lineage_is_drawn_from_the_task_graph(pages):
     tasks = lineage.page.locator('[data-lineage="tasks"] svg.graph')
     assert tasks.count() == 1 and tasks.first.is_visible()
     families = lineage.values('[data-lineage="tasks"] g.node', "data-kind")
-    assert len(families) == 54  # the pipeline, gold, and 13 chains of four tasks
+    # the pipeline, gold, and 13 chains of four tasks, each from the source covering it
+    assert len(families) == 67 and families.count("SourceCovers") == 13
     assert families.count("SilverPurchases") == 12 and families.count("GoldAggregate") == 1
     assert lineage.values('[data-lineage="tasks"] path.edge', "data-to").count("") == 0
     tables = lineage.values('[data-lineage="tables"] g.node', "data-node")

@@ -210,16 +210,27 @@ def test_a_failed_full_refresh_keeps_the_previous_rows(db, source, monkeypatch, 
     assert gold_rows(db) == before
 
 
-def test_a_range_built_from_two_exports_says_so(db, source, capsys):
+def test_a_range_left_with_rows_the_export_no_longer_has_says_so(db, source, capsys):
     write_workbook(source, PURCHASES, SPINS)
     assert main(["backfill", "--start", "2022-04-01T22", "--stop", "2022-04-01T23"]) == 0
-    late = [*PURCHASES, (H23 + timedelta(minutes=2), "U3", "PriceInUSD=1.00", tx(4))]
+    # re-exported: 22:00's first purchase corrected, and a purchase of 23:00 added
+    corrected = [(PURCHASES[0][0], PURCHASES[0][1], "PriceInUSD=0.50", PURCHASES[0][3])]
+    late = [
+        *corrected,
+        *PURCHASES[1:],
+        (H23 + timedelta(minutes=2), "U3", "PriceInUSD=1.00", tx(4)),
+    ]
     write_workbook(source, late, [*SPINS, (H23, "U3", "US", 1)])
     capsys.readouterr()
     assert main(["backfill", "--start", "2022-04-01T22", "--stop", "2022-04-02T00"]) == 0
     err = capsys.readouterr().err
-    assert "was built from 2 versions of the source" in err
+    # 22:00 was complete (not rebuilt); 23:00 was built from the new export
+    assert "note: 1 interval(s) of [2022-04-01T22, 2022-04-02T00) were loaded from exports" in err
     assert "playstudio-luigi reconcile --start 2022-04-01T22 --stop 2022-04-02T00" in err
+    capsys.readouterr()
+    assert main(["reconcile", "--start", "2022-04-01T22", "--stop", "2022-04-02T00"]) == 0
+    assert main(["backfill", "--start", "2022-04-01T22", "--stop", "2022-04-02T00"]) == 0
+    assert "note:" not in capsys.readouterr().err
 
 
 def scalar(dsn: str, query: str) -> object:
