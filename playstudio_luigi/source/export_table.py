@@ -20,6 +20,8 @@ from playstudio_luigi.source.schema import SheetLayout
 #: The shape parsed vectorised; anything else goes through ``datetime.fromisoformat``.
 _USUAL_DATE = r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$"
 _EXAMPLE = "2022-04-01 22:53:05"
+#: Nothing but Unicode White_Space (RE2's \s is ASCII: the rest is spelled out).
+_BLANK = r"^[\s\x{0B}\x{85}\p{Z}]*$"
 _EPOCH = datetime(1970, 1, 1)
 _FIRST_SECOND = int((datetime(1, 1, 1) - _EPOCH).total_seconds())
 _LAST_SECOND = int((datetime(9999, 12, 31, 23, 59, 59) - _EPOCH).total_seconds())
@@ -29,9 +31,15 @@ Errors = dict[int, list[str]]
 
 
 def blank_as_null(values: pa.Array) -> pa.Array:
-    """``values`` as text with empty and whitespace-only cells null; others unchanged."""
-    blank = pc.equal(pc.utf8_trim_whitespace(values), "")
-    return pc.if_else(pc.fill_null(blank, False), pa.scalar(None, pa.string()), values)
+    """``values`` as text with empty and whitespace-only cells null; others unchanged.
+
+    White space is Unicode's (as the workbook reader has it). The column is copied only when
+    it holds such a cell.
+    """
+    blank = pc.fill_null(pc.match_substring_regex(values, _BLANK), False)
+    if not pc.any(blank).as_py():
+        return values
+    return pc.if_else(blank, pa.scalar(None, pa.string()), values)
 
 
 def parse_text_dates(values: pa.Array, column: str, errors: Errors) -> pa.Array:
@@ -150,7 +158,8 @@ def extract_table(
     empty = pc.is_null(table["cell_errors"])
     for field in layout.fields:
         empty = pc.and_(empty, pc.is_null(table[field]))
-    return table.filter(pc.invert(empty))
+    # Filtering copies every column: only when there is padding to drop.
+    return table.filter(pc.invert(empty)) if pc.any(empty).as_py() else table
 
 
 def _text(values: pa.Array) -> pa.Array:

@@ -309,8 +309,14 @@ def _read_csv(path: Path, layout: SheetLayout, data: bytes | None) -> pa.Table:
                 table = _parse_csv(lambda: stream, size, options)
     except (pa.ArrowInvalid, OSError) as exc:
         raise _csv_error(path, header, wanted, ragged, exc) from exc
-    columns = {column: table[wanted[column]].combine_chunks() for column in layout.columns}
-    return extract_table(columns, table.num_rows, layout, first_row=2)
+    height = table.num_rows
+    columns = {}
+    for column, name in wanted.items():
+        # Each column let go once copied: the file's text is never held twice.
+        columns[column] = table[name].combine_chunks()
+        table = table.drop_columns([name])
+    del table
+    return extract_table(columns, height, layout, first_row=2)
 
 
 def _parse_csv(source: Callable[[], object], size: int, options: dict) -> pa.Table:
@@ -389,13 +395,16 @@ def _read_parquet(path: Path, layout: SheetLayout, data: bytes | None) -> pa.Tab
             f"{path}: damaged Parquet file (being written, or truncated?): "
             f"{str(exc).splitlines()[0]}"
         ) from exc
+    height = table.num_rows
     columns = {}
     for column, i in positions.items():
         values = table[header[i]].combine_chunks()
+        table = table.drop_columns([header[i]])  # let go once copied, as for CSV
         if column not in layout.datetime_columns or not is_datetime_type(values.type):
             values = _as_text(path, column, values)
         columns[column] = values
-    return extract_table(columns, table.num_rows, layout, first_row=2)
+    del table
+    return extract_table(columns, height, layout, first_row=2)
 
 
 def _as_text(path: Path, column: str, values: pa.Array) -> pa.Array:

@@ -546,7 +546,7 @@ def test_any_whole_second_date_reads_back(tmp_path_factory, moments, iso):
     assert table["cell_errors"].null_count == len(moments)
 
 
-@pytest.mark.parametrize("blank", [" ", "\t", "\u00a0", "  \u3000 "])
+@pytest.mark.parametrize("blank", [" ", "\t", "\x0b", "\x85", "\u00a0", "\u2028", "  \u3000 "])
 def test_whitespace_only_cells_are_empty_as_in_workbooks(tmp_path: Path, blank: str):
     path = write_csv(
         tmp_path / "p.csv",
