@@ -254,12 +254,17 @@ def _split_header(path: Path, start: bytes) -> tuple[list[str], int]:
             "UTF-8 CSV"
         ) from exc
     try:
-        rows = list(csv.reader(io.StringIO(text), strict=True))
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
         raise SourceFormatError(
             f"{path}: the header row cannot be read as CSV ({exc}; a line break inside a "
             "quoted column name is not supported)"
         ) from exc
+    if len(rows) > 1:  # the line holds a record break of its own: a bare CR
+        raise SourceFormatError(
+            f"{path}: the header row ends with a bare CR line break; save the export with LF "
+            "or CRLF line breaks"
+        )
     header = rows[0] if rows else []
     if len(header) > MAX_COLUMNS:
         raise SourceFormatError(

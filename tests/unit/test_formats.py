@@ -421,6 +421,11 @@ BAD_FILES = {
         lambda t: ("date,userId,revenue,transaction_id" + ",x" * 20_000 + "\n").encode(),
         "20,004 columns",
     ),
+    "bare CR line breaks": (
+        "cr.csv",
+        lambda t: (PURCHASES_CSV_HEADER[:-1] + "\r2022-04-01 22:00:00,U1,P,x\r").encode(),
+        "bare CR line break",
+    ),
     "unsupported suffix": (
         "p.txt",
         lambda t: PURCHASES_CSV_HEADER.encode(),
