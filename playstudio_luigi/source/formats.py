@@ -146,8 +146,16 @@ def _header_kind(path: Path, header: list[str]) -> str:
         f"{layout.name}: no column {', '.join(map(repr, _missing(header, layout)))}"
         for layout in LAYOUTS.values()
     )
+    hint = next(
+        (
+            f"; the columns look separated by {separator!r}: only ',' is read"
+            for separator in (";", "\t", "|")
+            if len(header) == 1 and separator in header[0]
+        ),
+        "",
+    )
     raise SourceFormatError(
-        f"{path}: the header row is not that of a sheet ({reasons}) (header row: {shown})"
+        f"{path}: the header row is not that of a sheet ({reasons}) (header row: {shown}){hint}"
     )
 
 
@@ -386,7 +394,7 @@ def _read_parquet(path: Path, layout: SheetLayout, data: bytes | None) -> pa.Tab
         group.column(i).total_uncompressed_size
         for group in (metadata.row_group(g) for g in range(metadata.num_row_groups))
         for i in range(group.num_columns)
-        if group.column(i).path_in_schema.split(".")[0] in selected
+        if any(_under(group.column(i).path_in_schema, name) for name in selected)
     )
     if inflated > MAX_PARQUET_BYTES:
         raise SourceFormatError(
@@ -410,6 +418,11 @@ def _read_parquet(path: Path, layout: SheetLayout, data: bytes | None) -> pa.Tab
         columns[column] = values
     del table
     return extract_table(columns, height, layout, first_row=2)
+
+
+def _under(path_in_schema: str, name: str) -> bool:
+    """Whether a leaf column (``a.list.element``) belongs to the top-level column ``name``."""
+    return path_in_schema == name or path_in_schema.startswith(f"{name}.")
 
 
 def _as_text(path: Path, column: str, values: pa.Array) -> pa.Array:

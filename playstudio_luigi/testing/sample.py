@@ -419,10 +419,9 @@ def _write_spins(
     rows: Sequence[_Spin],
     *,
     note: bool = True,
-    padding_rows: int | None = None,
 ) -> None:
-    """The spin ``rows``, the note in the first one's template cell when ``note``, then
-    ``padding_rows`` (default: the spec's) empty rows."""
+    """The spin ``rows`` (the note in the first one's template cell when ``note``), then the
+    spec's padding rows."""
     ws = wb.create_sheet(SPINS_SHEET)
     ws.append(list(SPINS_HEADER))
     date_cell = _styled(ws, DATETIME_NUMBER_FORMAT)
@@ -451,7 +450,7 @@ def _write_spins(
             *_TEMPLATE_NUMBER_FORMATS,
         )
     ]
-    for _ in range(spec.padding_rows if padding_rows is None else padding_rows):
+    for _ in range(spec.padding_rows):
         ws.append(padding)
 
 

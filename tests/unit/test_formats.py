@@ -317,6 +317,22 @@ def test_parquet_empty_rows_are_dropped_and_rows_keep_their_numbers(tmp_path: Pa
     assert rows(read_export(path, PURCHASES), "source_row", "user_id") == [(3, "U1")]
 
 
+def test_parquet_row_numbers_run_on_across_row_groups(tmp_path: Path):
+    n = 10
+    table = pa.table(
+        {
+            "date": pa.array([dt(2022, 4, 1, 22, 0, i) for i in range(n)], pa.timestamp("ms")),
+            "userId": [None if i == 4 else f"U{i}" for i in range(n)],
+            "revenue": ["PriceInUSD=1"] * n,
+            "transaction_id": [tx(i) for i in range(n)],
+        }
+    )
+    pq.write_table(table, tmp_path / "p.parquet", row_group_size=3)
+    assert pq.ParquetFile(tmp_path / "p.parquet").metadata.num_row_groups == 4
+    got = rows(read_export(tmp_path / "p.parquet", PURCHASES), "source_row", "user_id")
+    assert got == [(i + 2, None if i == 4 else f"U{i}") for i in range(n)]
+
+
 def test_an_empty_parquet_table_is_an_empty_extract(tmp_path: Path):
     path = write_parquet(
         tmp_path / "p.parquet",
@@ -425,6 +441,11 @@ BAD_FILES = {
         "cr.csv",
         lambda t: (PURCHASES_CSV_HEADER[:-1] + "\r2022-04-01 22:00:00,U1,P,x\r").encode(),
         "bare CR line break",
+    ),
+    "semicolons": (
+        "semi.csv",
+        lambda t: b"date;userId;revenue;transaction_id\n",
+        "the columns look separated by ';': only ',' is read",
     ),
     "unsupported suffix": (
         "p.txt",
