@@ -19,8 +19,8 @@ import csv
 import io
 import zipfile
 import zlib
-from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 from xml.etree import ElementTree
 
 import pyarrow as pa
@@ -286,7 +286,20 @@ def _csv_header(path: Path, data: bytes | None) -> list[str]:
 
 
 def _read_csv(path: Path, layout: SheetLayout, data: bytes | None) -> pa.Table:
-    header, offset = _split_header(path, _csv_start(path, data))
+    if data is not None:
+        return _read_csv_from(path, layout, pa.BufferReader(data), _csv_start(path, data))
+    try:
+        with open(path, "rb") as stream:  # one open for the header and the rows
+            return _read_csv_from(path, layout, stream, stream.read(MAX_CSV_RECORD_BYTES + 1))
+    except OSError as exc:  # opening or reading the header (the rows' errors are mapped below)
+        raise SourceFormatError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def _read_csv_from(
+    path: Path, layout: SheetLayout, stream: BinaryIO | pa.NativeFile, start: bytes
+) -> pa.Table:
+    """Read the CSV open as ``stream`` (binary, seekable), whose first bytes are ``start``."""
+    header, offset = _split_header(path, start)
     positions = _columns_of(path, header, layout)
     # Synthetic names: a header may repeat a name among the columns we ignore.
     names = [f"c{i}" for i in range(len(header))]
@@ -297,31 +310,28 @@ def _read_csv(path: Path, layout: SheetLayout, data: bytes | None) -> pa.Table:
         ragged.append(row)
         return "error"
 
-    options = {
-        "read_options": pa_csv.ReadOptions(
-            column_names=names, block_size=MAX_CSV_RECORD_BYTES, use_threads=False
-        ),
-        "parse_options": pa_csv.ParseOptions(
-            newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=refuse
-        ),
-        "convert_options": pa_csv.ConvertOptions(
-            column_types={name: pa.string() for name in wanted.values()},
-            include_columns=list(wanted.values()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    }
+    stream.seek(offset)
     try:
-        if data is not None:
-            body = pa.py_buffer(data)[offset:]
-            table = _parse_csv(lambda: pa.BufferReader(body), body.size, options)
+        if len(start) == offset:  # the header is all there is (pyarrow refuses empty input)
+            table = pa.table({name: pa.array([], pa.string()) for name in wanted.values()})
         else:
-            with open(path, "rb") as stream:
-                stream.seek(offset)
-                size = path.stat().st_size - offset
-                table = _parse_csv(lambda: stream, size, options)
+            table = pa_csv.read_csv(
+                stream,
+                read_options=pa_csv.ReadOptions(
+                    column_names=names, block_size=MAX_CSV_RECORD_BYTES, use_threads=False
+                ),
+                parse_options=pa_csv.ParseOptions(
+                    newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=refuse
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={name: pa.string() for name in wanted.values()},
+                    include_columns=list(wanted.values()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
     except (pa.ArrowInvalid, OSError) as exc:
-        raise _csv_error(path, header, wanted, ragged, exc) from exc
+        raise _csv_error(path, wanted, ragged, exc) from exc
     height = table.num_rows
     columns = {}
     for column, name in wanted.items():
@@ -332,16 +342,8 @@ def _read_csv(path: Path, layout: SheetLayout, data: bytes | None) -> pa.Table:
     return extract_table(columns, height, layout, first_row=2)
 
 
-def _parse_csv(source: Callable[[], object], size: int, options: dict) -> pa.Table:
-    if size <= 0:  # header only (pyarrow refuses an empty input)
-        names = options["convert_options"].include_columns
-        return pa.table({name: pa.array([], pa.string()) for name in names})
-    return pa_csv.read_csv(source(), **options)
-
-
 def _csv_error(
     path: Path,
-    header: list[str],
     wanted: dict[str, str],
     ragged: list[pa_csv.InvalidRow],
     exc: Exception,

@@ -481,6 +481,14 @@ def test_a_bad_file_is_one_line_naming_it(tmp_path: Path, case: str, from_bytes:
         assert "\n" not in message, message
 
 
+@pytest.mark.parametrize("suffix", SUPPORTED_SUFFIXES)
+def test_a_missing_file_is_one_line_naming_it(tmp_path: Path, suffix: str):
+    path = tmp_path / f"gone{suffix}"
+    for read in (lambda: read_export(path, PURCHASES), lambda: sheet_kinds(path)):
+        with pytest.raises(SourceFormatError, match=rf"^{path}: cannot be read.*No such file"):
+            read()
+
+
 def test_a_nested_parquet_column_is_an_error_naming_it(tmp_path: Path):
     path = write_parquet(
         tmp_path / "n.parquet",
