@@ -318,7 +318,15 @@ def build_parser() -> argparse.ArgumentParser:
     docs.add_argument("--stop", type=parse_hour, help="last hour, exclusive (default: after last)")
     docs.set_defaults(handler=_cmd_docs)
 
-    sample = commands.add_parser("sample", help="write a workbook in the source format")
+    sample = commands.add_parser(
+        "sample",
+        help="write a sample export: one workbook, or a feed folder of export files "
+        "(--files-per hour|5min, --formats xlsx,csv,parquet)",
+        description="Write a deterministic sample export in the source format: one workbook "
+        "(--out FILE.xlsx), or with --files-per a feed (--out DIR): purchases one file per "
+        "hour or 5 minutes, spins one per hour, formats in rotation, each file's mtime its "
+        "export time.",
+    )
     sample_module.add_arguments(sample)
     sample.set_defaults(handler=sample_module.run_from_args)
 

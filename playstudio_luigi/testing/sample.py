@@ -32,12 +32,18 @@ sample always contains the quirks that real exports have:
   (``hh`` is hour index 22 of the span, or the last hour when it is shorter);
 * ``padding_rows`` empty rows at the end of ``Spins Hourly``.
 
-Run ``python -m playstudio_luigi.testing.sample OUT.xlsx`` to write a sample.
+:func:`write_feed` writes the same rows as a *feed*: a folder of export files (purchases every
+5 minutes or every hour, spins every hour; ``.xlsx``, ``.csv`` and ``.parquet`` in rotation),
+each with the modification time of its export, as a backend exporting on a schedule leaves them.
+
+Run ``python -m playstudio_luigi.testing.sample --out OUT.xlsx`` to write a sample
+(``--out DIR --files-per 5min --formats csv,parquet,xlsx`` for a feed).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import random
 import shutil
@@ -46,12 +52,16 @@ import sys
 import uuid
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -61,6 +71,9 @@ __all__ = [
     "BUNDLED_SAMPLE",
     "DATETIME_NUMBER_FORMAT",
     "EXCEL_MAX_ROWS",
+    "EXPORT_DELAY",
+    "FEED_FORMATS",
+    "FILES_PER",
     "PRICES_USD",
     "PURCHASES_HEADER",
     "PURCHASES_SHEET",
@@ -71,6 +84,7 @@ __all__ = [
     "SampleSpec",
     "SampleSummary",
     "main",
+    "write_feed",
     "write_sample",
 ]
 
@@ -383,22 +397,31 @@ def _styled(ws: WriteOnlyWorksheet, number_format: str) -> WriteOnlyCell:
     return cell
 
 
-def _write_purchases(wb: Workbook, spec: SampleSpec, data: _SampleData) -> None:
+def _write_purchases(
+    wb: Workbook, start: datetime, user_ids: Sequence[str], rows: Sequence[_Purchase]
+) -> None:
     ws = wb.create_sheet(PURCHASES_SHEET)
     ws.append(list(PURCHASES_HEADER))
     revenues = [f"PriceInUSD={price}" for price in PRICES_USD]
-    user_ids = data.user_ids
-    start = spec.start
     # One styled cell reused for every row: openpyxl serialises each appended
     # row before the next append, and a new styled cell per row costs ~15% more time.
     date_cell = _styled(ws, DATETIME_NUMBER_FORMAT)
     append = ws.append
-    for offset, user, price, tx_id in data.purchases:
+    for offset, user, price, tx_id in rows:
         date_cell.value = start + timedelta(seconds=offset)
         append([date_cell, user_ids[user], revenues[price], tx_id])
 
 
-def _write_spins(wb: Workbook, spec: SampleSpec, data: _SampleData) -> None:
+def _write_spins(
+    wb: Workbook,
+    spec: SampleSpec,
+    user_ids: Sequence[str],
+    rows: Sequence[_Spin],
+    *,
+    note: bool = True,
+) -> None:
+    """The spin ``rows`` (the note in the first one's template cell when ``note``), then the
+    spec's padding rows."""
     ws = wb.create_sheet(SPINS_SHEET)
     ws.append(list(SPINS_HEADER))
     date_cell = _styled(ws, DATETIME_NUMBER_FORMAT)
@@ -406,11 +429,11 @@ def _write_spins(wb: Workbook, spec: SampleSpec, data: _SampleData) -> None:
     # The template columns are formatted but empty, except for one note.
     template = [_styled(ws, fmt) for fmt in _TEMPLATE_NUMBER_FORMATS]
     note_cell = template[_NOTE_COLUMN - len(SPINS_HEADER) + len(template)]
-    for i, (hour, user, country, spins) in enumerate(data.spins):
+    for i, (hour, user, country, spins) in enumerate(rows):
         date_cell.value = spec.start + timedelta(hours=hour)
         spins_cell.value = spins
-        note_cell.value = TEMPLATE_NOTE if i == 0 else None
-        ws.append([date_cell, data.user_ids[user], spec.countries[country], spins_cell, *template])
+        note_cell.value = TEMPLATE_NOTE if i == 0 and note else None
+        ws.append([date_cell, user_ids[user], spec.countries[country], spins_cell, *template])
     # Padding as real exports have it: rows whose cells hold only a number
     # format (``<c r="A123" s="1" t="n"/>``). openpyxl skips cells that have
     # neither a value nor a style, so an unstyled None row would be a bare
@@ -440,6 +463,39 @@ def _warn_if_beyond_excel(sheet: str, rows: int) -> None:
         )
 
 
+def _workbook(exported_at: datetime) -> Workbook:
+    wb = Workbook(write_only=True)
+    wb.properties.created = exported_at
+    wb.properties.modified = exported_at
+    wb.properties.creator = "playstudio_luigi sample generator"
+    wb.properties.title = "PlayStudio sample export"
+    return wb
+
+
+def _save_workbook(wb: Workbook, path: Path) -> None:
+    def save(tmp: Path) -> None:
+        # ExcelWriter rather than wb.save(): save() stamps properties.modified
+        # with the current time and uses a plain ZipFile (current-time entries).
+        archive = _FixedDateZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        try:
+            ExcelWriter(wb, archive).save()
+        finally:
+            archive.close()  # no-op after a successful save()
+
+    _write_atomically(path, save)
+
+
+def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """``write`` a temporary file next to ``path``, then rename it: a reader never sees a
+    half-written file (the temporary name is hidden and has no export suffix)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_sample(path: Path | str, spec: SampleSpec = SampleSpec()) -> SampleSummary:
     """Write a sample export for ``spec`` to ``path`` and summarise it.
 
@@ -453,27 +509,10 @@ def write_sample(path: Path | str, spec: SampleSpec = SampleSpec()) -> SampleSum
     _warn_if_beyond_excel(PURCHASES_SHEET, 1 + len(data.purchases))
     _warn_if_beyond_excel(SPINS_SHEET, 1 + len(data.spins) + spec.padding_rows)
 
-    wb = Workbook(write_only=True)
-    exported_at = spec.end  # the export is made when the span is over
-    wb.properties.created = exported_at
-    wb.properties.modified = exported_at
-    wb.properties.creator = "playstudio_luigi sample generator"
-    wb.properties.title = "PlayStudio sample export"
-    _write_purchases(wb, spec, data)
-    _write_spins(wb, spec, data)
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        # ExcelWriter rather than wb.save(): save() stamps properties.modified
-        # with the current time and uses a plain ZipFile (current-time entries).
-        archive = _FixedDateZipFile(tmp, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
-        try:
-            ExcelWriter(wb, archive).save()
-        finally:
-            archive.close()  # no-op after a successful save()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    wb = _workbook(exported_at=spec.end)  # the export is made when the span is over
+    _write_purchases(wb, spec.start, data.user_ids, data.purchases)
+    _write_spins(wb, spec, data.user_ids, data.spins)
+    _save_workbook(wb, path)
 
     hours = [offset // 3600 for offset, *_ in data.purchases[: data.unique_transactions]]
     hours += [hour for hour, *_ in data.spins]
@@ -487,10 +526,242 @@ def write_sample(path: Path | str, spec: SampleSpec = SampleSpec()) -> SampleSum
     )
 
 
+# --- feeds: the same rows as the workbook, split into export files -----------------------
+
+#: How often ``write_feed`` writes a purchases file; spins are always one file per hour.
+FILES_PER: dict[str, timedelta] = {"hour": timedelta(hours=1), "5min": timedelta(minutes=5)}
+FEED_FORMATS: tuple[str, ...] = ("xlsx", "csv", "parquet")
+#: How long after the end of its period an export file is written (its mtime).
+EXPORT_DELAY = timedelta(seconds=30)
+_CSV_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+_TEMPLATE_HEADER = SPINS_HEADER[4:]
+_PARQUET_TEMPLATE_TYPES = (pa.float64(), pa.int64(), pa.float64(), pa.string())
+
+
+@dataclass(frozen=True)
+class _FeedFile:
+    """One export file of a feed: what it holds, in which format, and when it is written."""
+
+    kinds: tuple[str, ...]  # "purchases", "spins" (both: an hourly workbook of both sheets)
+    start: datetime  # the period covered, [start, end)
+    end: datetime
+    fmt: str
+
+    def path(self, out_dir: Path) -> Path:
+        name = self.kinds[0] if len(self.kinds) == 1 else "export"
+        return out_dir / f"{self.start:%Y-%m-%d}" / f"{name}-{self.start:%Y-%m-%dT%H%M}.{self.fmt}"
+
+
+def _feed_plan(
+    spec: SampleSpec, files_per: str, formats: Sequence[str], both_sheets: bool
+) -> list[_FeedFile]:
+    """The files of the feed in the order they are exported; formats used in rotation."""
+    width = FILES_PER[files_per]
+    hour = timedelta(hours=1)
+    plan: list[_FeedFile] = []
+    moment = spec.start
+    while moment < spec.end:
+        end = moment + width
+        if both_sheets:  # hourly: one export per hour, one workbook or two files
+            fmt = formats[(moment - spec.start) // hour % len(formats)]
+            if fmt == "xlsx":
+                plan.append(_FeedFile(("purchases", "spins"), moment, end, fmt))
+            else:
+                plan += [_FeedFile((kind,), moment, end, fmt) for kind in ("purchases", "spins")]
+        else:
+            plan.append(_FeedFile(("purchases",), moment, end, formats[len(plan) % len(formats)]))
+            if end.minute == 0:  # the hour is over: its spins are exported too
+                fmt = formats[len(plan) % len(formats)]
+                plan.append(_FeedFile(("spins",), end - hour, end, fmt))
+        moment = end
+    return plan
+
+
+def write_feed(
+    out_dir: Path | str,
+    spec: SampleSpec = SampleSpec(),
+    *,
+    files_per: str = "hour",
+    formats: Sequence[str] = ("xlsx",),
+    both_sheets: bool = False,
+    export_delay: timedelta = EXPORT_DELAY,
+) -> list[Path]:
+    """Write the rows of ``write_sample(spec)`` as a feed of export files under ``out_dir``.
+
+    Purchases go to one file per ``files_per`` (``"hour"`` or ``"5min"``) of event time,
+    spins to one file per hour; each row is in the file of its period (an exact duplicate
+    after the period's time-ordered rows, as the workbook has them at the end). ``formats``
+    (``xlsx``, ``csv``, ``parquet``) are used in rotation, file after file; with
+    ``both_sheets`` (hourly files only) an xlsx file holds the hour's purchases and spins.
+    Every period gets its file, an empty one holding only its header, as a backend exporting
+    on a schedule writes it. Files are ``<out>/<day>/<purchases|spins|export>-<start>.<fmt>``,
+    each with the mtime of its export: the end of its period plus ``export_delay``; the
+    workbooks' spin sheets carry the spec's padding rows. Returns the paths in export order.
+    """
+    spec.validate()
+    if files_per not in FILES_PER:
+        raise ValueError(f"files_per must be one of {', '.join(FILES_PER)}, not {files_per!r}")
+    unknown = [fmt for fmt in formats if fmt not in FEED_FORMATS]
+    if not formats or unknown:
+        raise ValueError(
+            f"formats must be a non-empty list of {', '.join(FEED_FORMATS)} "
+            f"(unknown: {', '.join(unknown) or 'none given'})"
+        )
+    if both_sheets and files_per != "hour":
+        raise ValueError("both_sheets needs hourly files (files_per='hour')")
+    out_dir = Path(out_dir)
+    data = _generate(spec)
+    # Rows in the workbook's order: the duplicates after the time-ordered rows of their period.
+    purchases: dict[datetime, list[_Purchase]] = defaultdict(list)
+    width = FILES_PER[files_per]
+    for row in data.purchases:
+        moment = spec.start + timedelta(seconds=row[0])
+        purchases[moment - (moment - spec.start) % width].append(row)
+    spins: dict[int, list[_Spin]] = defaultdict(list)
+    for row in data.spins:
+        spins[row[0]].append(row)
+    first_spins_hour = data.spins[0][0] if data.spins else None
+
+    paths = []
+    for file in _feed_plan(spec, files_per, formats, both_sheets):
+        path = file.path(out_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        hour = (file.end - spec.start) // timedelta(hours=1) - 1
+        rows = {
+            "purchases": purchases.get(file.start, []),
+            "spins": spins.get(hour, []),
+        }
+        exported_at = file.end + export_delay
+        write = partial(
+            _FEED_WRITERS[file.fmt],
+            spec=spec,
+            data=data,
+            kinds=file.kinds,
+            rows=rows,
+            note=hour == first_spins_hour,
+            exported_at=exported_at,
+        )
+        _write_atomically(path, write)
+        stamp = exported_at.replace(tzinfo=UTC).timestamp()
+        os.utime(path, (stamp, stamp))
+        paths.append(path)
+    return paths
+
+
+def _feed_xlsx(
+    path: Path,
+    spec: SampleSpec,
+    data: _SampleData,
+    kinds: Sequence[str],
+    rows: dict[str, list],
+    note: bool,
+    exported_at: datetime,
+) -> None:
+    wb = _workbook(exported_at)
+    if "purchases" in kinds:
+        _write_purchases(wb, spec.start, data.user_ids, rows["purchases"])
+    if "spins" in kinds:
+        _write_spins(wb, spec, data.user_ids, rows["spins"], note=note)
+    _save_workbook(wb, path)
+
+
+def _spins_text(value: float) -> str:
+    """A spin count as a spreadsheet (and Arrow) prints it: ``379``, ``12.5``."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def _feed_csv(
+    path: Path,
+    spec: SampleSpec,
+    data: _SampleData,
+    kinds: Sequence[str],
+    rows: dict[str, list],
+    note: bool,
+    exported_at: datetime,
+) -> None:
+    (kind,) = kinds
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream, lineterminator="\n")
+        if kind == "purchases":
+            writer.writerow(PURCHASES_HEADER)
+            for offset, user, price, tx_id in rows["purchases"]:
+                moment = spec.start + timedelta(seconds=offset)
+                writer.writerow(
+                    [
+                        f"{moment:{_CSV_DATE_FORMAT}}",
+                        data.user_ids[user],
+                        f"PriceInUSD={PRICES_USD[price]}",
+                        tx_id,
+                    ]
+                )
+            return
+        writer.writerow(SPINS_HEADER)
+        for i, (hour, user, country, value) in enumerate(rows["spins"]):
+            moment = spec.start + timedelta(hours=hour)
+            template = ["", "", "", TEMPLATE_NOTE if i == 0 and note else ""]
+            writer.writerow(
+                [
+                    f"{moment:{_CSV_DATE_FORMAT}}",
+                    data.user_ids[user],
+                    spec.countries[country],
+                    _spins_text(value),
+                    *template,
+                ]
+            )
+
+
+def _feed_parquet(
+    path: Path,
+    spec: SampleSpec,
+    data: _SampleData,
+    kinds: Sequence[str],
+    rows: dict[str, list],
+    note: bool,
+    exported_at: datetime,
+) -> None:
+    (kind,) = kinds
+    # Dates as a backend's dataframe writes them: microsecond timestamps, naive UTC.
+    date_type = pa.timestamp("us")
+    if kind == "purchases":
+        chosen = rows["purchases"]
+        columns = {
+            "date": pa.array([spec.start + timedelta(seconds=row[0]) for row in chosen], date_type),
+            "userId": pa.array([data.user_ids[row[1]] for row in chosen], pa.string()),
+            "revenue": pa.array(
+                [f"PriceInUSD={PRICES_USD[row[2]]}" for row in chosen], pa.string()
+            ),
+            "transaction_id": pa.array([row[3] for row in chosen], pa.string()),
+        }
+    else:
+        chosen = rows["spins"]
+        columns = {
+            "date": pa.array([spec.start + timedelta(hours=row[0]) for row in chosen], date_type),
+            "userId": pa.array([data.user_ids[row[1]] for row in chosen], pa.string()),
+            "country": pa.array([spec.countries[row[2]] for row in chosen], pa.string()),
+            "total_spins": pa.array([row[3] for row in chosen], pa.float64()),
+        }
+        for name, type_ in zip(_TEMPLATE_HEADER, _PARQUET_TEMPLATE_TYPES, strict=True):
+            columns[name] = pa.nulls(len(chosen), type_)
+        if note and chosen:
+            notes = [TEMPLATE_NOTE] + [None] * (len(chosen) - 1)
+            columns[_TEMPLATE_HEADER[-1]] = pa.array(notes, pa.string())
+    pq.write_table(pa.table(columns), path)
+
+
+_FEED_WRITERS: dict[str, Callable[..., None]] = {
+    "xlsx": _feed_xlsx,
+    "csv": _feed_csv,
+    "parquet": _feed_parquet,
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``playstudio-luigi sample`` (and ``python -m ...source.sample``)."""
     default = SampleSpec()
-    parser.add_argument("--out", type=Path, help="path of the .xlsx to write")
+    parser.add_argument(
+        "--out", type=Path, help="path of the .xlsx to write (with --files-per: a folder)"
+    )
     parser.add_argument(
         "--bundled-path",
         action="store_true",
@@ -530,6 +801,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=default.padding_rows,
         help="empty rows after Spins Hourly data (default: %(default)s)",
     )
+    parser.add_argument(
+        "--files-per",
+        choices=list(FILES_PER),
+        help="write a feed instead of one workbook: a folder of export files, purchases one "
+        "file per hour or per 5 minutes, spins one per hour, each with the mtime of its export",
+    )
+    parser.add_argument(
+        "--formats",
+        type=parse_formats,
+        help="with --files-per: comma list of file formats used in rotation, from "
+        f"{','.join(FEED_FORMATS)} (default: xlsx)",
+    )
+    parser.add_argument(
+        "--both-sheets",
+        action="store_true",
+        help="with --files-per hour: an xlsx file holds the hour's purchases and spins",
+    )
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """``csv,parquet,xlsx`` as a tuple of feed formats."""
+    formats = tuple(part.strip().lower() for part in text.split(",") if part.strip())
+    unknown = [fmt for fmt in formats if fmt not in FEED_FORMATS]
+    if not formats or unknown:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: formats are a comma list of {', '.join(FEED_FORMATS)}"
+        )
+    return formats
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -549,6 +848,11 @@ def run_from_args(args: argparse.Namespace) -> int:
         users=args.users,
         padding_rows=args.padding_rows,
     )
+    if args.files_per is None and (args.formats or args.both_sheets):
+        print("error: --formats and --both-sheets need --files-per", file=sys.stderr)
+        return 2
+    if args.files_per is not None:
+        return _run_feed(args, spec)
     try:
         summary = write_sample(args.out, spec)
     except ValueError as exc:
@@ -562,11 +866,41 @@ def run_from_args(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_feed(args: argparse.Namespace, spec: SampleSpec) -> int:
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file; a feed is written to a folder", file=sys.stderr)
+        return 2
+    try:
+        paths = write_feed(
+            args.out,
+            spec,
+            files_per=args.files_per,
+            formats=args.formats or ("xlsx",),
+            both_sheets=args.both_sheets,
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = ", ".join(
+        f"{sum(p.suffix == f'.{fmt}' for p in paths)} .{fmt}"
+        for fmt in FEED_FORMATS
+        if any(p.suffix == f".{fmt}" for p in paths)
+    )
+    every = "hour" if args.files_per == "hour" else "5 minutes"
+    print(
+        f"wrote {len(paths)} export files to {args.out} ({counts}): purchases every {every}, "
+        f"spins every hour, {spec.start:%Y-%m-%d %H:%M} .. {spec.end:%Y-%m-%d %H:%M}"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m playstudio_luigi.testing.sample --out OUT.xlsx [options]``."""
+    """``python -m playstudio_luigi.testing.sample --out OUT.xlsx [options]`` (or ``--out DIR
+    --files-per hour|5min [--formats xlsx,csv,parquet]`` for a feed)."""
     parser = argparse.ArgumentParser(
         prog="python -m playstudio_luigi.testing.sample",
-        description="Write a deterministic sample PlayStudio export (.xlsx).",
+        description="Write a deterministic sample PlayStudio export: one workbook (.xlsx), "
+        "or with --files-per a feed folder of .xlsx, .csv and .parquet export files.",
     )
     add_arguments(parser)
     return run_from_args(parser.parse_args(argv))

@@ -15,6 +15,9 @@ from reference_model import gold_reference
 
 from playstudio_luigi.db.connection import connect
 from playstudio_luigi.intervals import utcnow
+from playstudio_luigi.source.formats import read_export, sheet_kinds
+from playstudio_luigi.source.reader import read_sheet
+from playstudio_luigi.source.schema import LAYOUTS
 from playstudio_luigi.testing import GOLD_COLUMNS, table_rows, write_workbook
 from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
@@ -226,3 +229,37 @@ def test_open_interval_waits_with_missing_data_status(
     assert len(waits) == 1, result.stderr[-2000:]
     assert "needs an export written at or after" in waits[0]
     assert "Traceback" not in result.stderr
+
+
+def test_sample_writes_a_feed_folder_holding_the_workbooks_rows(
+    tmp_path: Path, user_env: dict[str, str]
+):
+    work = tmp_path / "work"
+    cli = [str(BIN / "playstudio-luigi"), "sample"]
+    options = ["--purchases", "80", "--hours", "3", "--users", "6"]
+    out = tmp_path / "feed"
+    feed = command(
+        [*cli, "--files-per", "5min", "--formats", "csv,parquet,xlsx", "--out", str(out), *options],
+        work,
+        user_env,
+    )
+    assert feed.returncode == 0, feed.stderr[-3000:]
+    assert f"wrote 39 export files to {out} (13 .xlsx, 13 .csv, 13 .parquet)" in feed.stdout
+    book = command([*cli, "--out", str(tmp_path / "book.xlsx"), *options], work, user_env)
+    assert book.returncode == 0, book.stderr[-3000:]
+
+    files = sorted(out.rglob("*.*"))
+    assert len(files) == 3 * 12 + 3  # purchases every 5 minutes, spins every hour
+    found: dict[str, list[tuple]] = {kind: [] for kind in LAYOUTS}
+    for path in files:
+        for kind in sheet_kinds(path):
+            table = read_export(path, LAYOUTS[kind])
+            found[kind] += [tuple(row.values())[1:] for row in table.to_pylist()]
+    for kind, layout in LAYOUTS.items():
+        whole = read_sheet(tmp_path / "book.xlsx", layout).to_pylist()
+        assert sorted(found[kind]) == sorted(tuple(row.values())[1:] for row in whole), kind
+
+    usage = command([*cli, "--help"], work, user_env)
+    assert "--files-per {hour,5min}" in usage.stdout and "--formats FORMATS" in usage.stdout
+    mixed = command([*cli, "--out", str(tmp_path / "x.xlsx"), "--formats", "csv"], work, user_env)
+    assert mixed.returncode == 2 and "need --files-per" in mixed.stderr
