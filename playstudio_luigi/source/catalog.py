@@ -286,13 +286,17 @@ class _Indexed:
     slices: list[tuple[str, datetime, int, str]]  # (sheet name, start, rows, fingerprint)
 
 
-def _index(listed: ExportFile, cache_root: Path) -> _Indexed:
+def _index(listed: ExportFile, cache_root: Path, single_file: bool) -> _Indexed:
     """Hash and parse one new or changed export file; its error instead if it cannot be read
-    (as a whole, or one sheet of it)."""
+    (as a whole, or one sheet of it). A source that is one workbook must hold both sheets:
+    each is read, and what one lacks is that sheet's error, not the other's."""
     path = Path(listed.path)
     try:
         version = current_version(path, cache_root)
-        kinds = [LAYOUTS[kind] for kind in sheet_kinds(path)]
+        if single_file and path.suffix.lower() == ".xlsx":
+            kinds = list(LAYOUTS.values())
+        else:
+            kinds = [LAYOUTS[kind] for kind in sheet_kinds(path)]
         sheets, slices = {}, []
         for layout in kinds:
             try:
@@ -362,7 +366,7 @@ def sync(spec: str | None = None, *, reuse_within: float = 0.0) -> Catalog:
         if entry is not None and entry.listed.identity == listed.identity:
             entries.append(entry)
             continue
-        indexed = _index(listed, cache_root)
+        indexed = _index(listed, cache_root, single_file)
         fresh.append(indexed)
         entries.append(CatalogFile(listed, indexed.sha256, indexed.error, indexed.sheets))
     listed_paths = {f.path for f in listing}

@@ -208,7 +208,9 @@ CASES = {
     "hidden_sheets": Case(hidden_sheets, None),
     "sheet_names_in_other_case": Case(sheet_names_in_other_case, None),
     "missing_sheet": Case(missing_sheet, r"{path}: sheet 'Purchases' not found"),
-    "two_sheets_match": Case(two_sheets_match, r"{path}: several sheets match 'Purchases'"),
+    "two_sheets_match": Case(
+        two_sheets_match, r"{path}: several (columns or )?sheets match 'Purchases'"
+    ),
 }
 
 PURCHASE_FAMILIES = (

@@ -30,6 +30,7 @@ from playstudio_luigi.db.migrations import (
     latest_version,
 )
 from playstudio_luigi.operations.backfill import run_backfill
+from playstudio_luigi.testing import CATALOG_TABLES
 from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 pytestmark = pytest.mark.integration
@@ -170,6 +171,8 @@ def test_ae1e6ff_warehouse_is_migrated_keeping_every_row(warehouse, fresh_databa
     after = _columns(connection)
     assert after.pop("ops.schema_migrations") == ["version", "name", "applied_at"]
     added = {"ops.check_results": ["interval_starts"]}  # by 0003_check_interval_starts
+    catalog = {table: after.pop(table) for table in CATALOG_TABLES}  # by 0004_source_catalog
+    assert catalog["ops.source_files"][:2] == ["source", "path"]
     assert after == {table: [*names, *added.get(table, [])] for table, names in columns.items()}
     assert _contents(connection, columns) == dumped
     comment = "select col_description('ops.check_results'::regclass, 6)"

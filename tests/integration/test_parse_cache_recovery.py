@@ -173,10 +173,12 @@ def test_a_damaged_cache_ends_equal_to_an_undamaged_run(exports, undamaged, copy
     env, root = copy_of
     damaged = _damages(exports, root)[damage]()
     # A reconcile must find nothing to correct, and rebuild nothing: the first hour is right.
+    # It compares the catalog's fingerprints and reads no file of an unchanged interval, so
+    # the damaged cache is not even opened.
     before = _markers(env)
     stderr = ok(["reconcile", *FIRST_HOUR], env)
     assert _markers(env) == before
-    assert f"{damaged} " in stderr and "WARNING" in stderr
+    assert f"{damaged} " not in stderr
     # Damaged again, then a backfill that extracts the second hour through it.
     _damages(exports, root)[damage]()
     stderr = ok(["backfill", *BOTH_HOURS], env)
