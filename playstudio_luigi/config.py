@@ -109,17 +109,19 @@ class playstudio(luigi.Config):
 
 
 def source_path() -> Path:
-    """The source workbook: ``PLAYSTUDIO_SOURCE``, else ``[playstudio] source_path``."""
+    """The source (a workbook, a folder of exports or a glob): ``PLAYSTUDIO_SOURCE``, else
+    ``[playstudio] source_path``."""
     raw = os.environ.get(SOURCE_ENV) or playstudio().source_path
     if not raw:
         raise ConfigurationError(
-            f"no source workbook configured: set {SOURCE_ENV} or [playstudio] source_path"
+            f"no source configured: set {SOURCE_ENV} or [playstudio] source_path to the export "
+            "workbook, folder or glob"
         )
     try:
         raw.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes from the environment (surrogate escapes)
         raise ConfigurationError(
-            f"source workbook path {os.fsencode(raw)!r} is not valid UTF-8: "
+            f"source path {os.fsencode(raw)!r} is not valid UTF-8: "
             "rename the file or its folder"
         ) from None
     return Path(raw).expanduser()

@@ -75,7 +75,7 @@ def test_a_missing_source_is_one_line_per_task(db, tmp_path):
     result = luigi(["HourlyPipeline", "--hour", "2022-04-01T22"], tmp_path, source=None)
     assert result.returncode == 30, result.stderr[-3000:]  # [retcode] task_failed
     assert "Traceback" not in result.stderr
-    error = "ConfigurationError: no source workbook configured: set PLAYSTUDIO_SOURCE"
+    error = "ConfigurationError: no source configured: set PLAYSTUDIO_SOURCE"
     failed = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
     assert len(failed) == 13  # twelve 5-minute extracts and the hour's spins
     assert result.stderr.count(error) == 13
