@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 import sys
 from collections.abc import Sequence
@@ -32,26 +31,17 @@ from playstudio_luigi.operations.reconcile import reconcile
 from playstudio_luigi.reports.checks_report import check_report
 from playstudio_luigi.reports.status import coverage_status
 from playstudio_luigi.reports.summary import gold_summary
+from playstudio_luigi.tasks.parameters import IntervalFormatError, parse_moment
 from playstudio_luigi.testing import sample as sample_module
-
-#: The accepted forms, each with the exact shape it must have: strptime alone would read
-#: ``2022-04-01T2`` as 02:00.
-HOUR_FORMATS = (
-    ("%Y-%m-%dT%H", re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}")),
-    ("%Y-%m-%dT%H%M", re.compile(r"\d{4}-\d{2}-\d{2}T\d{4}")),
-    ("%Y-%m-%d", re.compile(r"\d{4}-\d{2}-\d{2}")),
-)
 
 
 def parse_hour(text: str) -> datetime:
-    """``2022-04-01T22`` (or ``2022-04-01``) as a naive UTC datetime."""
-    for fmt, shape in HOUR_FORMATS:
-        if shape.fullmatch(text):
-            try:
-                return datetime.strptime(text, fmt)
-            except ValueError:
-                break
-    raise argparse.ArgumentTypeError(f"{text!r} is not an hour like 2022-04-01T22")
+    """``2022-04-01T22`` (or a day, or a minute) as a naive UTC datetime, strictly
+    (:func:`~playstudio_luigi.tasks.parameters.parse_moment`)."""
+    try:
+        return parse_moment(text)
+    except IntervalFormatError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 class UsageError(ValueError):

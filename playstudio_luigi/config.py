@@ -121,8 +121,7 @@ def source_path() -> Path:
         raw.encode("utf-8")
     except UnicodeEncodeError:  # undecodable bytes from the environment (surrogate escapes)
         raise ConfigurationError(
-            f"source path {os.fsencode(raw)!r} is not valid UTF-8: "
-            "rename the file or its folder"
+            f"source path {os.fsencode(raw)!r} is not valid UTF-8: rename the file or its folder"
         ) from None
     return Path(raw).expanduser()
 

@@ -41,18 +41,35 @@ def fmt_label(fmt: str) -> str:
     )
 
 
+#: The text forms, each with the exact shape it must have, what it is and an example.
+DAY = (r"\d{4}-\d{2}-\d{2}", "%Y-%m-%d", "a day", "2022-04-01")
+HOUR = (r"\d{4}-\d{2}-\d{2}T\d{2}", "%Y-%m-%dT%H", "an hour", "2022-04-01T22")
+MINUTE = (r"\d{4}-\d{2}-\d{2}T\d{4}", "%Y-%m-%dT%H%M", "a minute", "2022-04-01T2205")
+
+
+def parse_moment(text: str) -> datetime:
+    """An hour, a minute or a day (midnight) as text, strictly: how the CLI's ``--start`` and
+    ``--stop`` are given. :class:`IntervalFormatError` names the forms otherwise."""
+    for pattern, fmt, form, example in (HOUR, MINUTE, DAY):
+        if re.fullmatch(pattern, text):
+            return _strict(text, pattern, fmt, form, example)
+    raise IntervalFormatError(f"{text!r} is not an hour like 2022-04-01T22 (or a day, or a minute)")
+
+
 class StrictDateParameter(luigi.DateParameter):
     """A UTC day, ``YYYY-MM-DD`` exactly."""
 
     def parse(self, s: str) -> date:
-        return _strict(s, r"\d{4}-\d{2}-\d{2}", self.date_format, "a day", "2022-04-01").date()
+        pattern, _, form, example = DAY
+        return _strict(s, pattern, self.date_format, form, example).date()
 
 
 class StrictDateHourParameter(luigi.DateHourParameter):
     """A UTC hour, ``YYYY-MM-DDTHH`` exactly."""
 
     def parse(self, s: str) -> datetime:
-        return _strict(s, r"\d{4}-\d{2}-\d{2}T\d{2}", self.date_format, "an hour", "2022-04-01T22")
+        pattern, _, form, example = HOUR
+        return _strict(s, pattern, self.date_format, form, example)
 
 
 class StrictDateMinuteParameter(luigi.DateMinuteParameter):
@@ -60,6 +77,5 @@ class StrictDateMinuteParameter(luigi.DateMinuteParameter):
     as Luigi's :class:`~luigi.DateMinuteParameter` does)."""
 
     def parse(self, s: str) -> datetime:
-        return _strict(
-            s, r"\d{4}-\d{2}-\d{2}T\d{4}", self.date_format, "a minute", "2022-04-01T2205"
-        )
+        pattern, _, form, example = MINUTE
+        return _strict(s, pattern, self.date_format, form, example)
