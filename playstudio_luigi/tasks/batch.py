@@ -35,6 +35,7 @@ from playstudio_luigi.source import catalog
 from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask, UpstreamMissingError
 from playstudio_luigi.tasks.bronze import ConservationError
+from playstudio_luigi.tasks.parameters import StrictDateParameter
 from playstudio_luigi.tasks.status_messages import report_progress, rows_message
 
 logger = logging.getLogger("luigi-interface")
@@ -63,7 +64,7 @@ class DayPipeline(luigi.Task):
     with one line per sheet saying how many wait and for what.
     """
 
-    day = luigi.DateParameter(description="The UTC day, e.g. 2022-04-01.")
+    day = StrictDateParameter(description="The UTC day, YYYY-MM-DD, e.g. 2022-04-01.")
     from_hour = luigi.IntParameter(default=0, description="First hour of the day to build.")
     to_hour = luigi.IntParameter(default=24, description="Hour to stop before (24: midnight).")
     run_token = luigi.Parameter(

@@ -4,13 +4,19 @@ never another interval (Luigi's own took ``2022-04-01T22`` for a minute as 02:02
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from playstudio_luigi import FiveMinutePipeline, HourlyPipeline, RangeByMinutes, RangeHourly
+from playstudio_luigi import (
+    DayPipeline,
+    FiveMinutePipeline,
+    HourlyPipeline,
+    RangeByMinutes,
+    RangeHourly,
+)
 from playstudio_luigi.tasks.parameters import (
     IntervalFormatError,
     StrictDateHourParameter,
@@ -81,3 +87,9 @@ def test_the_tasks_and_range_tools_use_them():
     assert isinstance(HourlyPipeline.hour, StrictDateHourParameter)
     assert isinstance(RangeHourly.start, StrictDateHourParameter)
     assert isinstance(RangeByMinutes.stop, StrictDateMinuteParameter)
+
+
+def test_the_day_task_parses_its_day_strictly():
+    assert DayPipeline.day.parse("2022-04-01") == date(2022, 4, 1)
+    with pytest.raises(IntervalFormatError, match="is not a day like 2022-04-01"):
+        DayPipeline.day.parse("2022-4-1")
