@@ -1,8 +1,10 @@
 """Every change operation at once, on a source that changes underneath, then one clean finish.
 
-Per trial, on a database of its own: two of each of backfill (a third of them full refreshes),
-the 5-minute cron job, the hourly cron job, Luigi's Range tools (RangeHourly, RangeByMinutes),
-reconcile and invalidate (random layer and range) run as real processes in a loop
+Per trial and source kind (one workbook re-written in place; a folder of export files, some
+added, corrected or removed), on a database of its own: two of each of backfill (a third of
+them full refreshes), the 5-minute cron job, the hourly cron job, Luigi's Range tools
+(RangeHourly, RangeByMinutes), reconcile and invalidate (random layer and range) run as real
+processes in a loop
 with random pauses, half of them as "machine A" and half as "machine B" (two homes: two parse
 caches), while the export is re-written twice (corrections, deletions, late rows, rows moving
 to other row numbers). When the chaos is over, one reconcile and one backfill finish the job;
@@ -118,6 +120,52 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     ]
 
 
+def as_feed(purchases: list[tuple], spins: list[tuple]) -> dict[str, tuple[list, list]]:
+    """One export's rows as a feed: purchases one file per half hour, spins one per hour."""
+    files: dict[str, tuple[list, list]] = {}
+    for row in purchases:
+        start = row[0].replace(minute=row[0].minute - row[0].minute % 30, second=0)
+        files.setdefault(f"{start:%Y-%m-%d}/purchases-{start:%H%M}.xlsx", ([], []))[0].append(row)
+    for row in spins:
+        files.setdefault(f"{row[0]:%Y-%m-%d}/spins-{row[0]:%H}.xlsx", ([], []))[1].append(row)
+    return files
+
+
+@pytest.fixture(scope="module")
+def feeds(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """The three exports as folders of files, written once; a file whose rows did not change
+    from one version to the next is the same file (same bytes), as a backend leaves it."""
+    where = tmp_path_factory.mktemp("stress-feeds")
+    folders, written = [], {}
+    for number, version in enumerate(export_versions(), 1):
+        folder = where / f"v{number}"
+        for name, (purchases, spins) in as_feed(*version).items():
+            target = folder / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            key = (name, repr((purchases, spins)))
+            if key in written:
+                shutil.copyfile(written[key], target)
+                continue
+            sheets = ("Purchases" if purchases else "", "Spins Hourly" if spins else "")
+            written[key] = write_workbook(target, purchases, spins, sheets=sheets)
+        folders.append(folder)
+    return folders
+
+
+def put_feed(version: Path, folder: Path) -> None:
+    """Bring the feed ``folder`` to ``version``: new and changed files written (beside, then
+    renamed), files the version no longer has removed, unchanged ones left alone."""
+    wanted = {p.relative_to(version) for p in version.rglob("*.xlsx")}
+    for name in sorted(wanted):
+        target = folder / name
+        if not target.exists() or target.read_bytes() != (version / name).read_bytes():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            put_export(version / name, target)
+    for present in sorted(folder.rglob("*.xlsx")):
+        if present.relative_to(folder) not in wanted:
+            present.unlink()
+
+
 def put_export(version: Path, path: Path) -> None:
     """Replace the export at ``path`` as the game backend does: write beside it, rename."""
     staged = path.with_name(f".{path.name}.tmp")
@@ -125,14 +173,25 @@ def put_export(version: Path, path: Path) -> None:
     os.replace(staged, path)
 
 
+@pytest.fixture(scope="module", params=["workbook", "feed"])
+def kind(request: pytest.FixtureRequest) -> str:
+    """The source: one workbook re-written in place, or a folder of export files."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def clean_final(
-    pg_admin_url: str, exports: list[Path], tmp_path_factory: pytest.TempPathFactory
+    pg_admin_url: str,
+    exports: list[Path],
+    feeds: list[Path],
+    kind: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> dict:
     """Snapshot of one clean backfill over the final export."""
     where = tmp_path_factory.mktemp("stress-clean")
+    final = exports[-1] if kind == "workbook" else feeds[-1]
     with scratch_database(pg_admin_url) as dsn:
-        env = cli_env(dsn=dsn, home=where / "home", source=exports[-1])
+        env = cli_env(dsn=dsn, home=where / "home", source=final)
         outcome = run_cli(cli("backfill", *SPAN), env)
         assert outcome.returncode == 0, outcome.stderr[-3000:]
         with connected(dsn) as connection:
@@ -219,13 +278,24 @@ FATAL = ("deadlock detected", "UniqueViolation", "duplicate key value")
 
 @pytest.mark.parametrize("trial", range(TRIALS), ids=lambda i: f"seed{BASE_SEED + i}")
 def test_every_change_operation_at_once_ends_equal_to_one_clean_run(
-    trial: int, pg_admin_url: str, exports: list[Path], clean_final: dict, tmp_path: Path
+    trial: int,
+    kind: str,
+    pg_admin_url: str,
+    exports: list[Path],
+    feeds: list[Path],
+    clean_final: dict,
+    tmp_path: Path,
 ) -> None:
     seed = BASE_SEED + trial
     rng = random.Random(seed)
-    story: list[str] = [f"seed {seed}"]
-    source = tmp_path / "export.xlsx"
-    put_export(exports[0], source)
+    story: list[str] = [f"seed {seed}, source: {kind}"]
+    if kind == "workbook":
+        source = tmp_path / "export.xlsx"
+        versions, put = exports, put_export
+    else:
+        source = tmp_path / "exports"
+        versions, put = feeds, put_feed
+    put(versions[0], source)
     with scratch_database(pg_admin_url) as dsn:
         envs = [
             cli_env(dsn=dsn, home=tmp_path / machine / "home", source=source) for machine in "AB"
@@ -267,7 +337,7 @@ def test_every_change_operation_at_once_ends_equal_to_one_clean_run(
             time.sleep(
                 max(0.0, deadline - CHAOS_SECONDS + moment * CHAOS_SECONDS - time.monotonic())
             )
-            put_export(exports[number], source)
+            put(versions[number], source)
             story.append(f"export version {number + 1} at {moment:.0%} of the chaos")
         for thread in threads:
             thread.join(timeout=900)

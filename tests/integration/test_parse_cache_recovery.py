@@ -151,7 +151,9 @@ def _damages(exports: tuple[Path, Path], root: Path) -> dict[str, Callable[[], P
         out[name] = damage
 
     def wrong_sidecar() -> Path:
-        sidecar = sidecar_holding(root, new.name)
+        # (still damaged from before when no run since needed the file's version)
+        damaged = [p for p in (root / "hashes").iterdir() if p.read_text() == old.name]
+        sidecar = damaged[0] if damaged else sidecar_holding(root, new.name)
         sidecar.write_text(old.name)
         return sidecar
 
