@@ -69,19 +69,32 @@ def read_staged(
 def validate_by_version(
     batch: pd.DataFrame, layout: SheetLayout, limits: Limits
 ) -> list[tuple[pd.DataFrame, ValidationResult]]:
-    """Validate ``batch`` one source version at a time: each verdict keyed by source row.
+    """Validate ``batch`` one file version at a time: each verdict keyed by source row.
 
-    A source row number names a row only within one version (file content): the intervals of
-    a bulk batch may have been extracted from two versions (the export was re-written between
-    them), where row 17 is two different purchases. Each interval's rows come from a single
-    version, so each interval's verdicts are those of its version's batch.
+    A source row number names a row only within one file version: an interval's rows may come
+    from many export files (each with its row 2), and the intervals of a bulk batch may have
+    been extracted from two versions of one file (re-written between them), where row 17 is two
+    different purchases.
     """
-    if batch.empty or batch["source_sha256"].nunique() <= 1:
+    keys = ["source_path", "source_sha256"]
+    if batch.empty or len(batch[keys].drop_duplicates()) <= 1:
         return [(batch, validate_batch(batch, layout, limits))]
     return [
         (rows.reset_index(drop=True), validate_batch(rows, layout, limits))
-        for _, rows in batch.groupby("source_sha256", sort=True)
+        for _, rows in batch.groupby(keys, sort=True)
     ]
+
+
+def merge_results(results: list[tuple[str, ValidationResult]]) -> ValidationResult:
+    """One interval's verdict from those of its files: rows keyed by ``(file, source row)``."""
+    if len(results) == 1:
+        return results[0][1]
+    merged = ValidationResult()
+    for path, found in results:
+        merged.source_rows += found.source_rows
+        merged.rejected.update({(path, row): why for row, why in found.rejected.items()})
+        merged.warnings.update({(path, row): why for row, why in found.warnings.items()})
+    return merged
 
 
 def split_by_interval(
@@ -156,11 +169,16 @@ class ValidateTask(IntervalTask):
         limits, thresholds = Limits.from_config(), Thresholds.from_config()
         batch = read_staged(cursor, self.layout, starts)
         verdicts = validate_by_version(batch, self.layout, limits)
-        per_interval = {start: ValidationResult() for start in starts}
+        parts: dict[datetime, list[tuple[str, ValidationResult]]] = {s: [] for s in starts}
         for rows, result in verdicts:
+            path = rows["source_path"].iloc[0] if not rows.empty else ""
             for start, found in split_by_interval(rows, result, starts).items():
-                if found.source_rows:  # each interval's rows come from one version
-                    per_interval[start] = found
+                if found.source_rows:
+                    parts[start].append((path, found))
+        per_interval = {
+            start: merge_results(found) if found else ValidationResult()
+            for start, found in parts.items()
+        }
         notices = []
         for start, found in per_interval.items():
             what = f"{self.layout.name} {self.window_of(start)}"

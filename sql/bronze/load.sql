@@ -7,7 +7,7 @@ with staged as (
 ),
 
 quarantined as (
-    select interval_start, source_sha256, source_row
+    select interval_start, source_path, source_sha256, source_row
     from ops.quarantine
     where sheet = %(sheet)s
       and interval_start = any(%(starts)s::timestamp[])
@@ -30,6 +30,7 @@ final as (
     where not exists (
         select 1 from quarantined
         where quarantined.interval_start = staged.interval_start
+          and quarantined.source_path = staged.source_path
           and quarantined.source_sha256 = staged.source_sha256
           and quarantined.source_row = staged.source_row
     )

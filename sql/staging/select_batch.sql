@@ -12,4 +12,4 @@ select
     source_sha256
 from staging.{{ table }}
 where interval_start = any(%(starts)s::timestamp[])
-order by interval_start, source_row
+order by interval_start, source_path, source_row

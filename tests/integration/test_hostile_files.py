@@ -12,8 +12,8 @@ import os
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from datetime import datetime as dt
-from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
@@ -260,3 +260,42 @@ def test_hostile_file(name: str, warehouse: str, db, tmp_path: Path) -> None:
         assert table_rows(db, table, ["source_row"]) == [], table
     assert table_rows(db, "gold.aggregated_final_table", ["user_id"]) == []
     assert bool(markers) == case.spins_ok
+
+
+FOLDER_CASES = [name for name, case in CASES.items() if case.error is not None]
+
+
+@pytest.mark.parametrize("name", FOLDER_CASES)
+def test_hostile_file_in_a_folder_is_named_and_the_rest_loads(
+    name: str, warehouse: str, db, tmp_path: Path
+) -> None:
+    """The same file dropped into an export folder (it is the newest export, as a file being
+    written is): the backfill loads the other exports, and every run names the file."""
+    import os
+    import re
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    good = good_workbook(folder / "export-22.xlsx")
+    written = (HOUR + timedelta(hours=1, minutes=6)).replace(tzinfo=UTC).timestamp()
+    os.utime(good, (written, written))
+    path = CASES[name].make(folder / f"{name}.xlsx")
+    outcome = run_cli(
+        cli("backfill", *ONE_HOUR),
+        cli_env(dsn=warehouse, home=tmp_path / "home", source=folder),
+        timeout=MAX_SECONDS,
+    )
+    assert outcome.peak_rss_mb < MAX_RSS_MB
+    assert outcome.returncode == 0, outcome.stderr[-3000:]
+    assert len(table_rows(db, "silver.silver_purchases", ["transaction_id"])) == len(GOOD_PURCHASES)
+    assert len(table_rows(db, "gold.aggregated_final_table", ["user_id"])) > 0
+    # named, with the reason, in the run's output and in the catalog
+    warned = [line for line in outcome.stderr.splitlines() if "source export not read" in line]
+    assert warned and all(str(path) in line for line in warned), outcome.stderr[-2000:]
+    errors = table_rows(db, "ops.source_files", ["path", "error"])
+    assert [(p, bool(e)) for p, e in errors] == sorted([(str(good), False), (str(path), True)])
+    # nothing of it loaded anywhere
+    for table in ("bronze.bronze_purchases", "bronze.bronze_spins_hourly", "ops.quarantine"):
+        paths = {p for (p,) in table_rows(db, table, ["source_path"])}
+        assert str(path) not in paths, table
+    assert re.search(re.escape(str(path)), dict(errors)[str(path)])
