@@ -1,0 +1,253 @@
+"""Stale source (DESIGN 3.3, 7) against the real PostgreSQL and a real local HTTP receiver: one
+alert per stale episode, reminders only when the time passed in says so, one recovery, one
+alert whatever the number of concurrent callers, and no secret in any of it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import luigi
+import pytest
+from webhook_server import FakeSlack, Reply
+
+from playstudio_luigi.alerts.message import validate_payload
+from playstudio_luigi.alerts.stale import (
+    HealthRecord,
+    SheetHealth,
+    StalePolicy,
+    deliver,
+    read_source_health,
+    record_source_health,
+    report_source_health,
+)
+from playstudio_luigi.db import connection as db_connection
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2022, 4, 2, 6, 0)  # the checks' clock, passed in
+WRITTEN = datetime(2022, 4, 2, 5, 0)  # the newest export: an hour old at T0, so stale
+FILE = "/data/exports/2022/04/02/purchases-0500.csv"
+
+
+def stale_purchases(waiting: int = 12) -> list[SheetHealth]:
+    return [SheetHealth("Purchases", WRITTEN, FILE, waiting)]
+
+
+def fresh_purchases(at: datetime) -> list[SheetHealth]:
+    return [SheetHealth("Purchases", at, "/data/exports/2022/04/02/purchases-late.csv", 0)]
+
+
+def all_text(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False)
+
+
+@pytest.fixture
+def slack_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
+    with FakeSlack().running() as fake:
+        monkeypatch.setenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", fake.url)
+        yield fake
+
+
+@pytest.fixture
+def settings() -> Iterator[callable]:
+    """``settings(section, key=value, ...)`` in Luigi's config for this test only."""
+    parser = luigi.configuration.get_config()
+    changed: list[tuple[str, str]] = []
+
+    def set_(section: str, **values: object) -> None:
+        for key, value in values.items():
+            parser.set(section, key, str(value))
+            changed.append((section, key))
+
+    yield set_
+    for section, key in changed:
+        parser.remove_option(section, key)
+
+
+def stored(sheet: str = "Purchases") -> HealthRecord:
+    connection = db_connection.connect()
+    try:
+        with connection.cursor() as cursor:
+            return next(r for r in read_source_health(cursor) if r.sheet == sheet)
+    finally:
+        connection.close()
+
+
+def test_stale_source_alerts_once_then_recovers_once(warehouse, slack_hook, monkeypatch, settings):
+    notices = report_source_health(stale_purchases(), now=T0)
+    assert [n.kind for n in notices] == ["stale"]
+    assert len(slack_hook.payloads) == 1
+    payload = slack_hook.payloads[0]
+    assert validate_payload(payload) == []
+    assert payload["blocks"][0] == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "Source stale: Purchases"},
+    }
+    text = all_text(payload)
+    assert "No *Purchases* export newer than 2022-04-02 05:00 UTC (1 h ago" in text
+    assert "*Stale since*\\n2022-04-02 05:30 UTC" in text  # watermark + 30 minutes
+    assert "*Waiting intervals*\\n12" in text
+    assert FILE in text
+    raw = slack_hook.received[0].raw
+    for secret in (slack_hook.url, "secret-token-XYZ", "/services/T000/B000"):
+        assert secret not in raw
+
+    # 100 more runs while it stays stale, five minutes apart (8 h 20 min), reminders off
+    # (stale_reminder_hours = 0): nothing more.
+    settings("slack", stale_reminder_hours=0)
+    for run in range(1, 101):
+        moment = T0 + run * timedelta(minutes=5)
+        assert report_source_health(stale_purchases(12 + run), moment) == []
+    assert len(slack_hook.payloads) == 1
+    assert stored().waiting_intervals == 112
+
+    # The export catches up: one recovery, then silence.
+    caught_up = T0 + timedelta(hours=9)
+    notices = report_source_health(fresh_purchases(caught_up - timedelta(minutes=2)), caught_up)
+    assert [n.kind for n in notices] == ["recovery"]
+    for later in range(1, 20):
+        moment = caught_up + later * timedelta(minutes=5)
+        assert report_source_health(fresh_purchases(moment - timedelta(minutes=1)), moment) == []
+    assert len(slack_hook.payloads) == 2
+    recovery = slack_hook.payloads[1]
+    assert validate_payload(recovery) == []
+    assert recovery["blocks"][0]["text"]["text"] == "Source caught up: Purchases"
+    assert "had been stale since 2022-04-02 05:30 UTC (9 h 30 min)" in all_text(recovery)
+    record = stored()
+    assert record.stale_since is None and record.recovered_at == caught_up
+    assert record.alerted_at is None and record.alert_delivered_at is None
+
+
+def test_reminders_follow_the_time_passed_in(warehouse, slack_hook, settings):
+    settings("slack", stale_reminder_hours=6)
+    kinds = []
+    for run in range(0, 13 * 12 + 1):  # 13 hours of five-minute runs
+        kinds += [
+            n.kind for n in report_source_health(stale_purchases(), T0 + run * timedelta(minutes=5))
+        ]
+    assert kinds == ["stale", "reminder", "reminder"]  # at 0 h, 6 h, 12 h
+    headers = [p["blocks"][0]["text"]["text"] for p in slack_hook.payloads]
+    assert headers == ["Source stale: Purchases", *["Source still stale: Purchases"] * 2]
+    assert all(validate_payload(p) == [] for p in slack_hook.payloads)
+    assert "reminder every 6 h" in all_text(slack_hook.payloads[0])
+
+
+def test_a_second_episode_alerts_again(warehouse, slack_hook):
+    report_source_health(stale_purchases(), T0)
+    report_source_health(fresh_purchases(T0 + timedelta(minutes=59)), T0 + timedelta(hours=1))
+    again = T0 + timedelta(hours=3)
+    notices = report_source_health(fresh_purchases(T0 + timedelta(minutes=59)), again)
+    assert [n.kind for n in notices] == ["stale"]
+    assert stored().stale_since == T0 + timedelta(minutes=89)
+    assert [p["blocks"][0]["text"]["text"] for p in slack_hook.payloads] == [
+        "Source stale: Purchases",
+        "Source caught up: Purchases",
+        "Source stale: Purchases",
+    ]
+
+
+def test_concurrent_callers_send_one_alert(warehouse, slack_hook):
+    """Eight callers with their own connections report the same stale sheet at once."""
+    callers = 8
+    barrier = threading.Barrier(callers)
+    claimed: list[str] = []
+    errors: list[BaseException] = []
+    policy = StalePolicy(timedelta(minutes=30), reminder=timedelta(hours=6))
+
+    def check(offset: int) -> None:
+        connection = db_connection.connect()
+        try:
+            barrier.wait()
+            with connection, connection.cursor() as cursor:
+                health = [*stale_purchases(), SheetHealth("Spins Hourly", None, None, 3)]
+                notices = record_source_health(
+                    cursor, health if offset % 2 else health[::-1], T0, policy
+                )
+            claimed.extend(f"{n.kind}:{n.record.sheet}" for n in notices)
+            deliver(notices, policy)
+        except BaseException as exc:  # collected: the assertion below names it
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=check, args=(i,)) for i in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(claimed) == ["stale:Purchases", "stale:Spins Hourly"]
+    headers = sorted(p["blocks"][0]["text"]["text"] for p in slack_hook.payloads)
+    assert headers == ["Source stale: Purchases", "Source stale: Spins Hourly"]
+    spins = next(p for p in slack_hook.payloads if "Spins" in p["blocks"][0]["text"]["text"])
+    assert "No export holds the *Spins Hourly* sheet" in all_text(spins)
+    assert stored("Spins Hourly").alert_delivered_at == T0
+
+
+def test_secrets_in_a_reported_path_never_reach_slack(warehouse, slack_hook):
+    """Paths come from the source folder: whatever they hold is redacted like any message."""
+    leaky = f"/mnt/postgresql://loader:hunter2secret@db/x/password=alsosecret/{slack_hook.url}.csv"
+    report_source_health([SheetHealth("Purchases", WRITTEN, leaky, 1)], T0)
+    raw = slack_hook.received[0].raw
+    assert validate_payload(slack_hook.payloads[0]) == []
+    for secret in ("hunter2secret", "alsosecret", "secret-token-XYZ", slack_hook.url):
+        assert secret not in raw
+    assert "/mnt/postgresql://loader:***@db" in raw
+
+
+def test_without_a_webhook_the_state_is_recorded_and_nothing_sent(warehouse, monkeypatch):
+    monkeypatch.delenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", raising=False)
+    assert report_source_health(stale_purchases(), T0) == []
+    record = stored()
+    assert record.watermark == WRITTEN and record.newest_file == FILE
+    assert record.stale_since == WRITTEN + timedelta(minutes=30)
+    assert record.alerted_at is None  # nobody was told: a webhook set later still alerts
+    with FakeSlack().running() as fake:
+        monkeypatch.setenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", fake.url)
+        notices = report_source_health(stale_purchases(), T0 + timedelta(minutes=5))
+        assert [n.kind for n in notices] == ["stale"]
+        assert len(fake.payloads) == 1
+
+
+def test_a_failing_webhook_is_claimed_again_later_not_at_once(warehouse, slack_hook, settings):
+    settings("slack", max_seconds=5, retries=1, timeout_seconds=2)
+    slack_hook.replies = [Reply(status=500), Reply(status=503)]
+    assert [n.kind for n in report_source_health(stale_purchases(), T0)] == ["stale"]
+    assert stored().alert_delivered_at is None
+    # A run within the retry delay does not claim it again (its sender may still be posting);
+    # one after it does, and Slack accepts it this time; then it is not sent again.
+    assert report_source_health(stale_purchases(), T0 + timedelta(minutes=1)) == []
+    retried = T0 + timedelta(minutes=5)
+    assert [n.kind for n in report_source_health(stale_purchases(), retried)] == ["stale"]
+    assert stored().alert_delivered_at == retried
+    assert report_source_health(stale_purchases(), retried + timedelta(minutes=5)) == []
+    assert len(slack_hook.payloads) == 3  # 500, 503, then the accepted retry
+    assert all(validate_payload(p) == [] for p in slack_hook.payloads)
+
+
+def test_a_slow_webhook_does_not_stall_the_caller(warehouse, slack_hook, settings):
+    settings("slack", max_seconds=1, retries=0, timeout_seconds=0.5)
+    slack_hook.replies = [Reply(delay=8)]
+    started = time.monotonic()
+    assert [n.kind for n in report_source_health(stale_purchases(), T0)] == ["stale"]
+    assert time.monotonic() - started < 6, "a slow webhook held the caller"
+    assert stored().alert_delivered_at is None  # claimed again by a later run
+
+
+def test_an_older_observation_changes_nothing(warehouse, slack_hook):
+    report_source_health(fresh_purchases(T0 - timedelta(minutes=1)), T0)
+    # A long backfill reports the clock it read when it started: older than the record.
+    assert report_source_health(stale_purchases(), T0 - timedelta(hours=2)) == []
+    record = stored()
+    assert record.checked_at == T0 and record.stale_since is None
+    assert slack_hook.payloads == []
+
+
+def test_a_bad_threshold_is_one_line_naming_the_setting(warehouse, settings):
+    settings("playstudio", source_stale_after="30 months")
+    with pytest.raises(Exception, match=r"\[playstudio\] source_stale_after = '30 months'"):
+        report_source_health(stale_purchases(), T0)
