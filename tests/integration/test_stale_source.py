@@ -4,13 +4,16 @@ alert whatever the number of concurrent callers, and no secret in any of it."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import luigi
+import psycopg2
 import pytest
 from webhook_server import FakeSlack, Reply
 
@@ -24,7 +27,9 @@ from playstudio_luigi.alerts.stale import (
     record_source_health,
     report_source_health,
 )
+from playstudio_luigi.datadocs import build_site
 from playstudio_luigi.db import connection as db_connection
+from playstudio_luigi.reports.status import coverage_status
 
 pytestmark = pytest.mark.integration
 
@@ -151,7 +156,13 @@ def test_a_second_episode_alerts_again(warehouse, slack_hook):
 
 
 def test_concurrent_callers_send_one_alert(warehouse, slack_hook):
-    """Eight callers with their own connections report the same stale sheet at once."""
+    """Eight callers with their own connections report the same stale sheets at once; the
+    rows exist already (a first insert alone would serialise them)."""
+    earlier = T0 - timedelta(hours=1)
+    report_source_health(
+        [SheetHealth("Purchases", earlier, FILE), SheetHealth("Spins Hourly", earlier, FILE)],
+        earlier,
+    )
     callers = 8
     barrier = threading.Barrier(callers)
     claimed: list[str] = []
@@ -251,3 +262,40 @@ def test_a_bad_threshold_is_one_line_naming_the_setting(warehouse, settings):
     settings("playstudio", source_stale_after="30 months")
     with pytest.raises(Exception, match=r"\[playstudio\] source_stale_after = '30 months'"):
         report_source_health(stale_purchases(), T0)
+
+
+def test_data_docs_of_a_warehouse_no_run_has_checked(db, tmp_path):
+    build_site(tmp_path / "site", datetime(2022, 4, 1, 22), datetime(2022, 4, 2, 2), db)
+    for page in ("index.html", "coverage.html"):
+        html = (tmp_path / "site" / page).read_text()
+        assert 'data-source-feed="unchecked"' in html, page
+        assert "Not checked yet: no run has recorded the source" in html
+
+
+def test_an_old_warehouse_gets_the_table_and_reports_on_it(warehouse, monkeypatch):
+    """A warehouse of the last release before migrations (tests/upgrade) is migrated to 0006:
+    the table is there, empty; status reads it, a run records into it."""
+    monkeypatch.delenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", raising=False)
+    dump = Path(__file__).resolve().parent.parent / "upgrade" / "ae1e6ff_warehouse.sql.gz"
+    raw = psycopg2.connect(warehouse)
+    with raw, raw.cursor() as cursor:
+        cursor.execute(gzip.decompress(dump.read_bytes()).decode())
+        cursor.execute("select to_regclass('ops.source_health')")
+        assert cursor.fetchone() == (None,)
+    raw.close()
+    connection = db_connection.connect()  # migrates
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("select max(version) from ops.schema_migrations")
+            assert cursor.fetchone()[0] >= 6
+            assert read_source_health(cursor) == []
+        connection.rollback()
+        status = coverage_status(connection, T0, T0 + timedelta(hours=1), since=T0)
+        assert status.source == []
+        assert report_source_health(stale_purchases(), T0) == []  # no webhook in this test
+        status = coverage_status(connection, T0, T0 + timedelta(hours=1), since=T0, now=T0)
+        assert [(s.sheet, s.stale, s.waiting_intervals) for s in status.source] == [
+            ("Purchases", True, 12)
+        ]
+    finally:
+        connection.close()
