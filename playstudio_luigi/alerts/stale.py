@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import psycopg2.extensions
@@ -173,6 +173,17 @@ def transition(
     return record, Notice(kind, record, since) if kind else None
 
 
+def _normalised(health: Sequence[SheetHealth]) -> list[SheetHealth]:
+    """``health`` with naive UTC watermarks; a sheet reported twice is a caller's bug."""
+    sheets = [item.sheet for item in health]
+    if len(set(sheets)) != len(sheets):
+        raise ValueError(f"a sheet is reported twice in one source health check: {sheets}")
+    return [
+        replace(item, watermark=naive_utc(item.watermark)) if item.watermark else item
+        for item in health
+    ]
+
+
 def _records(cursor: psycopg2.extensions.cursor) -> list[HealthRecord]:
     return [HealthRecord(*row) for row in cursor.fetchall()]
 
@@ -192,12 +203,7 @@ def record_source_health(
     """
     policy = policy or StalePolicy.from_config()
     now = naive_utc(now)
-    by_sheet = {}
-    for item in health:
-        if item.sheet in by_sheet:
-            raise ValueError(f"sheet {item.sheet!r} reported twice in one source health check")
-        watermark = None if item.watermark is None else naive_utc(item.watermark)
-        by_sheet[item.sheet] = replace(item, watermark=watermark)
+    by_sheet = {item.sheet: item for item in _normalised(health)}
     if not by_sheet:
         return []
     sheets = sorted(by_sheet)
@@ -209,7 +215,7 @@ def record_source_health(
         before = previous[sheet]
         record, notice = transition(before, by_sheet[sheet], now, policy)
         if record != before:
-            cursor.execute(render("ops/source_health_update.sql"), vars(record))
+            cursor.execute(render("ops/source_health_update.sql"), asdict(record))
         if notice is not None:
             notices.append(notice)
     return notices
@@ -271,25 +277,24 @@ def report_source_health(
     the alerts due: what every run that computes watermarks calls. Returns the notices this
     call claimed. Database and configuration errors raise; the webhook never does."""
     now = naive_utc(now) if now is not None else utcnow()
+    health = _normalised(health)
     policy = StalePolicy.from_config()
     with transaction() as connection, connection.cursor() as cursor:
         notices = record_source_health(cursor, health, now, policy)
     for item in health:
         if is_stale(item.watermark, now, policy.stale_after):
-            newest = (
-                "no export holds it"
-                if item.watermark is None
-                else (
-                    f"newest export written {item.watermark:%Y-%m-%d %H:%M:%S} UTC, "
-                    f"{duration(now - naive_utc(item.watermark))} ago"
-                )
-            )
-            logger.warning(
-                "source stale: %s (%s; more than %s); %d interval(s) wait",
-                item.sheet,
-                newest,
-                duration(policy.stale_after),
-                item.waiting_intervals,
-            )
+            logger.warning("source stale: %s", _stale_line(item, now, policy.stale_after))
     deliver(notices, policy)
     return notices
+
+
+def _stale_line(item: SheetHealth, now: datetime, stale_after: timedelta) -> str:
+    if item.watermark is None:
+        newest = "no export holds it"
+    else:
+        age = duration(now - item.watermark)
+        newest = f"newest export written {item.watermark:%Y-%m-%d %H:%M:%S} UTC, {age} ago"
+    return (
+        f"{item.sheet} ({newest}; more than {duration(stale_after)}); "
+        f"{item.waiting_intervals} interval(s) wait"
+    )
