@@ -300,5 +300,5 @@ def source_payload(notice: SourceNotice) -> dict[str, Any]:
         {"type": "section", "fields": fields[:FIELDS_LIMIT]},
         {"type": "context", "elements": [_mrkdwn(clip(context, SECTION_LIMIT))]},
     ]
-    text = f"{header}: newest export {_utc(notice.watermark)}, {waiting} interval(s) waiting"
+    text = f"{header} (newest export {_utc(notice.watermark)}, {waiting} interval(s) waiting)"
     return {"text": clip(text, TEXT_LIMIT), "blocks": blocks}
