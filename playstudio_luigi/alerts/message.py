@@ -228,6 +228,8 @@ class SourceNotice:
     host: str
     channel: str = ""
     reminder: timedelta | None = None
+    #: An unreadable export holding the watermark back, if any.
+    held_by: str | None = None
 
 
 def duration(span: timedelta) -> str:
@@ -257,6 +259,7 @@ def source_payload(notice: SourceNotice) -> dict[str, Any]:
     (before clipping), every limit respected."""
     sheet = redact(notice.sheet)
     newest_file = redact(notice.newest_file) if notice.newest_file else None
+    held_by = redact(notice.held_by) if notice.held_by else None
     header = clip(_HEADERS[notice.kind].format(sheet=sheet), HEADER_LIMIT)
     waiting = f"{notice.waiting_intervals:,}"
     if notice.kind == RECOVERY:
@@ -280,6 +283,11 @@ def source_payload(notice: SourceNotice) -> dict[str, Any]:
             "loaded or marked complete for them. Silence from the feed is a failure, not a "
             "quiet night: check the export job."
         )
+    if held_by and notice.kind != RECOVERY:
+        summary += (
+            f" The watermark is held back by {_escaped(held_by)}, which cannot be read: "
+            "fix or remove it."
+        )
     fields = [
         _mrkdwn(clip(f"*Sheet*\n{_escaped(sheet)}", FIELD_LIMIT)),
         _mrkdwn(f"*Stale since*\n{_utc(notice.stale_since)}"),
@@ -289,6 +297,8 @@ def source_payload(notice: SourceNotice) -> dict[str, Any]:
     ]
     if newest_file:
         fields.append(_mrkdwn(clip(f"*Newest file*\n{_escaped(newest_file)}", FIELD_LIMIT)))
+    if held_by:
+        fields.append(_mrkdwn(clip(f"*Held back by*\n{_escaped(held_by)}", FIELD_LIMIT)))
     context = f"Checked at {_utc(notice.checked_at)}"
     if notice.kind != RECOVERY and notice.reminder:
         context += f"; reminder every {duration(notice.reminder)} while it lasts"

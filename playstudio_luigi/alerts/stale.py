@@ -60,6 +60,8 @@ class SheetHealth:
     newest_file: str | None
     #: Intervals of the sheet known to wait for the export (0 if unknown).
     waiting_intervals: int = 0
+    #: An unreadable export whose mtime holds the watermark back (``Watermark.held_by``).
+    held_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class HealthRecord:
     alerted_at: datetime | None = None
     alert_delivered_at: datetime | None = None
     recovered_at: datetime | None = None
+    held_by: str | None = None
 
     @property
     def stale(self) -> bool:
@@ -142,6 +145,7 @@ def transition(
         max(0, observed.waiting_intervals),
         checked_at=now,
         recovered_at=previous.recovered_at if previous else None,
+        held_by=observed.held_by,
     )
     episode = previous if previous is not None and previous.stale else None
     if not is_stale(watermark, now, policy.stale_after):
@@ -242,6 +246,7 @@ def source_notice(notice: Notice, policy: StalePolicy, host: str | None = None) 
         host=host or socket.gethostname(),
         channel=slack().channel,
         reminder=policy.reminder,
+        held_by=record.held_by,
     )
 
 
@@ -294,6 +299,8 @@ def _stale_line(item: SheetHealth, now: datetime, stale_after: timedelta) -> str
     else:
         age = duration(now - item.watermark)
         newest = f"newest export written {item.watermark:%Y-%m-%d %H:%M:%S} UTC, {age} ago"
+    if item.held_by:
+        newest += f", held back by {item.held_by}, which cannot be read"
     return (
         f"{item.sheet} ({newest}; more than {duration(stale_after)}); "
         f"{item.waiting_intervals} interval(s) wait"

@@ -22,6 +22,8 @@ class SheetStatus:
     stale: bool
     stale_since: datetime | None
     recovered_at: datetime | None
+    #: An unreadable export holding the watermark back, if any.
+    held_by: str | None = None
 
     @classmethod
     def judged(cls, record: HealthRecord, now: datetime, stale_after: timedelta) -> SheetStatus:
@@ -44,6 +46,7 @@ class SheetStatus:
             stale,
             since if stale else None,
             record.recovered_at,
+            record.held_by,
         )
 
     def describe(self) -> str:
@@ -55,6 +58,8 @@ class SheetStatus:
             newest = f"newest export {self.watermark:%Y-%m-%d %H:%M} UTC"
             if self.newest_file:
                 newest += f" ({self.newest_file})"
+        if self.held_by:
+            newest += f", held back by {self.held_by} (unreadable)"
         line = f"{self.sheet:<14} {newest}, checked {self.checked_at:%Y-%m-%d %H:%M}"
         if self.stale:
             return (

@@ -11,7 +11,8 @@ create table if not exists ops.source_health (
     stale_since         timestamp,
     alerted_at          timestamp,
     alert_delivered_at  timestamp,
-    recovered_at        timestamp
+    recovered_at        timestamp,
+    held_by             text
 );
 
 comment on table ops.source_health is
@@ -25,3 +26,4 @@ comment on column ops.source_health.stale_since is 'Start of the current stale e
 comment on column ops.source_health.alerted_at is 'When the current episode''s latest stale alert (first or reminder) was claimed, UTC; null: none yet.';
 comment on column ops.source_health.alert_delivered_at is 'When Slack accepted a stale alert of the current episode, UTC; null: none accepted (it is retried).';
 comment on column ops.source_health.recovered_at is 'When the latest stale episode ended, UTC.';
+comment on column ops.source_health.held_by is 'An unreadable export holding the watermark back (its mtime caps it), if any.';

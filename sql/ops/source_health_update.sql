@@ -8,5 +8,6 @@ set
     stale_since = %(stale_since)s,
     alerted_at = %(alerted_at)s,
     alert_delivered_at = %(alert_delivered_at)s,
-    recovered_at = %(recovered_at)s
+    recovered_at = %(recovered_at)s,
+    held_by = %(held_by)s
 where sheet = %(sheet)s

@@ -21,6 +21,7 @@ CLI = str(Path(sys.executable).parent / "playstudio-luigi")
 RANGE = ["--start", "2022-04-01T22", "--stop", "2022-04-01T23"]
 PURCHASES_FILE = "/data/exports/purchases-0500.csv"
 SPINS_FILE = "/data/exports/spins-06.xlsx"
+HELD_BY = "/data/exports/purchases-0505.xlsx"
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -42,7 +43,7 @@ def test_status_says_which_sheet_is_stale_since_when(user_env, tmp_path, monkeyp
     purchases_written = now - timedelta(hours=2)
     report_source_health(
         [
-            SheetHealth("Purchases", purchases_written, PURCHASES_FILE, 23),
+            SheetHealth("Purchases", purchases_written, PURCHASES_FILE, 23, held_by=HELD_BY),
             SheetHealth("Spins Hourly", now - timedelta(minutes=3), SPINS_FILE, 0),
         ],
         now,
@@ -55,6 +56,7 @@ def test_status_says_which_sheet_is_stale_since_when(user_env, tmp_path, monkeyp
     since = purchases_written + timedelta(minutes=30)
     assert purchases.startswith(
         f"  Purchases      newest export {purchases_written:%Y-%m-%d %H:%M} UTC ({PURCHASES_FILE})"
+        f", held back by {HELD_BY} (unreadable), checked"
     ), purchases
     assert purchases.endswith(f"; STALE since {since:%Y-%m-%d %H:%M} UTC (23 intervals wait)")
     assert spins.startswith("  Spins Hourly   newest export") and spins.endswith("; ok"), spins
@@ -69,6 +71,7 @@ def test_status_says_which_sheet_is_stale_since_when(user_env, tmp_path, monkeyp
     assert by_sheet["Purchases"]["watermark"] == str(purchases_written)
     assert by_sheet["Purchases"]["newest_file"] == PURCHASES_FILE
     assert by_sheet["Purchases"]["waiting_intervals"] == 23
+    assert by_sheet["Purchases"]["held_by"] == HELD_BY
     assert by_sheet["Spins Hourly"]["stale"] is False
     assert by_sheet["Spins Hourly"]["stale_since"] is None
 

@@ -211,6 +211,17 @@ def test_secrets_in_a_reported_path_never_reach_slack(warehouse, slack_hook):
     assert "/mnt/postgresql://loader:***@db" in raw
 
 
+def test_an_unreadable_export_holding_the_watermark_back_is_named(warehouse, slack_hook):
+    broken = "/data/exports/2022/04/02/purchases-0505.xlsx"
+    report_source_health([SheetHealth("Purchases", WRITTEN, FILE, 7, held_by=broken)], T0)
+    payload = slack_hook.payloads[0]
+    assert validate_payload(payload) == []
+    text = all_text(payload)
+    assert f"The watermark is held back by {broken}, which cannot be read" in text
+    assert f"*Held back by*\\n{broken}" in text
+    assert stored().held_by == broken
+
+
 def test_without_a_webhook_the_state_is_recorded_and_nothing_sent(warehouse, monkeypatch, caplog):
     monkeypatch.delenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", raising=False)
     with caplog.at_level(logging.WARNING, logger="playstudio_luigi.alerts"):

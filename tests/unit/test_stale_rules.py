@@ -162,9 +162,10 @@ moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 
     waiting=st.integers(0, 10**9),
     host=st.text(min_size=1, max_size=300),
     channel=st.text(max_size=300),
+    held_by=st.one_of(st.none(), texts),
 )
 def test_source_payload_is_valid_for_any_input(
-    kind, sheet, path, watermark, since, checked, waiting, host, channel
+    kind, sheet, path, watermark, since, checked, waiting, host, channel, held_by
 ):
     notice = SourceNotice(
         kind,
@@ -178,6 +179,7 @@ def test_source_payload_is_valid_for_any_input(
         host,
         channel,
         timedelta(hours=6),
+        held_by,
     )
     assert validate_payload(source_payload(notice)) == []
 
