@@ -7,6 +7,9 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -220,6 +223,50 @@ def test_an_unreadable_export_holding_the_watermark_back_is_named(warehouse, sla
     assert f"The watermark is held back by {broken}, which cannot be read" in text
     assert f"*Held back by*\\n{broken}" in text
     assert stored().held_by == broken
+
+
+CHECK_IN_A_PROCESS = """
+import sys
+from datetime import datetime
+from playstudio_luigi.alerts.stale import SheetHealth, report_source_health
+from playstudio_luigi.db.connection import transaction
+with transaction():
+    pass  # connected (and the schema checked) before the start
+print("ready", flush=True)
+sys.stdin.readline()  # the start signal, once every process is imported and connected
+health = [SheetHealth("Purchases", datetime(2022, 4, 2, 5), "/data/p.csv", 12)]
+notices = report_source_health(health, datetime(2022, 4, 2, 6))
+print(",".join(n.kind for n in notices))
+"""
+
+
+def test_concurrent_processes_send_one_alert(warehouse, slack_hook, tmp_path):
+    """Cron runs on several machines: separate interpreters, connections and clocks' caches."""
+    report_source_health(fresh_purchases(T0 - timedelta(hours=1)), T0 - timedelta(hours=1))
+    env = {**os.environ, "PLAYSTUDIO_DSN": warehouse, "PLAYSTUDIO_HOME": str(tmp_path / "h")}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHECK_IN_A_PROCESS],
+            env=env,
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        assert process.stdout.readline() == "ready\n", process.stderr.read()
+    for process in processes:  # all released together
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    outcomes = [process.communicate(timeout=120) for process in processes]
+    assert all(process.returncode == 0 for process in processes), outcomes
+    assert sorted(out.strip() for out, _ in outcomes) == ["", "", "", "stale"]
+    assert [p["blocks"][0]["text"]["text"] for p in slack_hook.payloads] == [
+        "Source stale: Purchases"
+    ]
 
 
 def test_without_a_webhook_the_state_is_recorded_and_nothing_sent(warehouse, monkeypatch, caplog):
