@@ -74,9 +74,7 @@ def build_site(
     table_graph = lineage.table_lineage(root)
     task_classes = {type(task): None for task in lineage.walk(root).values()}
     task_tables = [
-        (cls.get_task_family(), cls.reads, cls.writes)
-        for cls in task_classes
-        if getattr(cls, "writes", ())  # SourceCovers (an external task) moves no data
+        (cls.get_task_family(), cls.reads, cls.writes) for cls in task_classes if cls.writes
     ]
     gold_coverage = next(item for item in coverage if item.layer == "gold")
     days = sorted({floor_day(hour) for hour in business.hours})
