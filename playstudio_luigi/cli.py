@@ -288,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     checks.set_defaults(handler=_cmd_checks)
 
     status = commands.add_parser(
-        "status", help="done / missing / failed intervals per layer, and the slowest runs"
+        "status",
+        help="done / missing / failed intervals per layer, the source feed (watermarks, "
+        "STALE), and the slowest runs",
     )
     status.add_argument("--start", type=parse_hour, required=True)
     status.add_argument("--stop", type=parse_hour, required=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from datetime import timedelta
 from importlib.resources import files
 from pathlib import Path
@@ -106,6 +107,15 @@ class playstudio(luigi.Config):
         default=2.0,
         description="`playstudio-luigi checks` warns when the newest loaded interval is older.",
     )
+    # Stale source (DESIGN 3.3). A string read with luigi.TimeDeltaParameter's parser by
+    # source_stale_after(): as a TimeDeltaParameter, one bad value would fail every
+    # playstudio() with a message that does not name the key.
+    source_stale_after = luigi.Parameter(
+        default="30 minutes",
+        description="The source is stale (one Slack alert, `status` and the data docs say so) "
+        "when a sheet's watermark lags now by more than this: '30 minutes', '2 hours', "
+        "'1 h 30 m' or ISO 8601 'PT30M' (a bare number is seconds).",
+    )
 
 
 def source_path() -> Path:
@@ -170,6 +180,33 @@ def watermark_mode() -> str:
         return playstudio().watermark
     except ValueError as exc:  # Luigi's message lists the choices
         raise ConfigurationError(f"[playstudio] watermark: {exc}") from None
+
+
+#: The whole of a duration that luigi.TimeDeltaParameter reads: its parser matches a prefix
+#: only, so '30 months' would be 30 minutes and '1 hour later' one hour.
+_DURATION = re.compile(
+    r"\d+(\.\d+)?"  # seconds
+    r"|P(\d+W|(\d+D)?(T(\d+H)?(\d+M)?(\d+S)?)?)"  # ISO 8601
+    + "|"
+    + "".join(rf"(\d+ ?{u[0]}({u[1:-1]})?s? ?)?" for u in ("weeks", "days", "hours", "minutes"))
+    + r"(\d+ ?s(econd)?s?)?"
+)
+
+
+def source_stale_after() -> timedelta:
+    """``[playstudio] source_stale_after`` as a positive duration."""
+    raw = playstudio().source_stale_after
+    text = raw.strip()
+    try:
+        value = luigi.TimeDeltaParameter().parse(text) if _DURATION.fullmatch(text) else None
+    except (luigi.parameter.ParameterException, ValueError, OverflowError):
+        value = None
+    if value is None or value <= timedelta(0):
+        raise ConfigurationError(
+            f"[playstudio] source_stale_after = {raw!r} is not a positive duration: "
+            "write e.g. '30 minutes', '2 hours' or 'PT30M'"
+        )
+    return value
 
 
 def allowed_lateness() -> timedelta:

@@ -39,6 +39,10 @@ class slack(luigi.Config):
         description="Alert (as a warning) when an interval quarantines more than this share "
         "of its rows, below the max_reject_ratio that fails the batch.",
     )
+    stale_reminder_hours = luigi.FloatParameter(
+        default=6.0,
+        description="While the source stays stale, repeat its alert this often (0: never).",
+    )
 
 
 def webhook_url() -> str | None:

@@ -199,3 +199,116 @@ def _redacted_failure(failure: Failure) -> Failure:
         rerun=redact(failure.rerun),
         interval=redact(failure.interval),
     )
+
+
+# Stale source --------------------------------------------------------------------------------
+
+STALE, REMINDER, RECOVERY = "stale", "reminder", "recovery"
+_HEADERS = {
+    STALE: "Source stale: {sheet}",
+    REMINDER: "Source still stale: {sheet}",
+    RECOVERY: "Source caught up: {sheet}",
+}
+
+
+@dataclass(frozen=True)
+class SourceNotice:
+    """What a stale-source alert (``stale``, ``reminder``) or its ``recovery`` says about one
+    sheet. Times are naive UTC; ``stale_since`` is when the episode began (for a recovery:
+    the one that just ended)."""
+
+    kind: str
+    sheet: str
+    watermark: datetime | None
+    newest_file: str | None
+    waiting_intervals: int
+    stale_since: datetime
+    checked_at: datetime
+    stale_after: timedelta
+    host: str
+    channel: str = ""
+    reminder: timedelta | None = None
+    #: An unreadable export holding the watermark back, if any.
+    held_by: str | None = None
+
+
+def duration(span: timedelta) -> str:
+    """``span`` the way a person says it: ``45 s``, ``25 min``, ``1 h 25 min``, ``2 d 3 h``."""
+    seconds = max(0, int(span.total_seconds()))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else f"{seconds} s"
+
+
+def _escaped(text: str) -> str:
+    """``text`` as Slack mrkdwn shows it literally (``&``, ``<``, ``>`` are control characters)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _utc(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def source_payload(notice: SourceNotice) -> dict[str, Any]:
+    """The Block Kit payload of a stale, reminder or recovery notice; every string redacted
+    (before clipping), every limit respected."""
+    sheet = redact(notice.sheet)
+    newest_file = redact(notice.newest_file) if notice.newest_file else None
+    held_by = redact(notice.held_by) if notice.held_by else None
+    header = clip(_HEADERS[notice.kind].format(sheet=sheet), HEADER_LIMIT)
+    waiting = f"{notice.waiting_intervals:,}"
+    if notice.kind == RECOVERY:
+        summary = (
+            f"*{_escaped(sheet)}* exports are current again: the newest was written at "
+            f"{_utc(notice.watermark)}. The source had been stale since "
+            f"{_utc(notice.stale_since)} ({duration(notice.checked_at - notice.stale_since)}); "
+            f"{waiting} interval(s) still wait and load on the next runs."
+        )
+    elif notice.watermark is None:
+        summary = (
+            f"No export holds the *{_escaped(sheet)}* sheet: {waiting} interval(s) wait, "
+            "nothing is loaded or marked complete for them. Silence from the feed is a failure, "
+            "not a quiet night: check the export job and the source path."
+        )
+    else:
+        summary = (
+            f"No *{_escaped(sheet)}* export newer than {_utc(notice.watermark)} "
+            f"({duration(notice.checked_at - notice.watermark)} ago, more than the "
+            f"{duration(notice.stale_after)} allowed): {waiting} interval(s) wait, nothing is "
+            "loaded or marked complete for them. Silence from the feed is a failure, not a "
+            "quiet night: check the export job."
+        )
+    if held_by and notice.kind != RECOVERY:
+        summary += (
+            f" The watermark is held back by {_escaped(held_by)}, which cannot be read: "
+            "fix or remove it."
+        )
+    fields = [
+        _mrkdwn(clip(f"*Sheet*\n{_escaped(sheet)}", FIELD_LIMIT)),
+        _mrkdwn(f"*Stale since*\n{_utc(notice.stale_since)}"),
+        _mrkdwn(f"*Newest export written*\n{_utc(notice.watermark)}"),
+        _mrkdwn(f"*Waiting intervals*\n{waiting}"),
+        _mrkdwn(clip(f"*Host*\n{_escaped(notice.host)}", FIELD_LIMIT)),
+    ]
+    if newest_file:
+        fields.append(_mrkdwn(clip(f"*Newest file*\n{_escaped(newest_file)}", FIELD_LIMIT)))
+    if held_by:
+        fields.append(_mrkdwn(clip(f"*Held back by*\n{_escaped(held_by)}", FIELD_LIMIT)))
+    context = f"Checked at {_utc(notice.checked_at)}"
+    if notice.kind != RECOVERY and notice.reminder:
+        context += f"; reminder every {duration(notice.reminder)} while it lasts"
+    if notice.channel:
+        context += f"  #{_escaped(notice.channel)}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": header}},
+        {"type": "section", "text": _mrkdwn(clip(summary, SECTION_LIMIT))},
+        {"type": "section", "fields": fields[:FIELDS_LIMIT]},
+        {"type": "context", "elements": [_mrkdwn(clip(context, SECTION_LIMIT))]},
+    ]
+    text = f"{header} (newest export {_utc(notice.watermark)}, {waiting} interval(s) waiting)"
+    return {"text": clip(text, TEXT_LIMIT), "blocks": blocks}

@@ -12,9 +12,11 @@ from typing import Any
 
 import psycopg2.extensions
 
+from playstudio_luigi import config
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import ONE_HOUR, floor_day, floor_hour
 from playstudio_luigi.quality.checks import CHECKS, INGEST_CHECKS, Check
+from playstudio_luigi.reports.source_health import SheetStatus, source_health
 from playstudio_luigi.reports.status import coverage_status, layer_outputs
 from playstudio_luigi.reports.summary import GoldSummary, gold_summary
 
@@ -222,6 +224,18 @@ def _hour_state(states: list[str]) -> tuple[str, str]:
     if done == len(states):
         return "done", detail
     return ("partial" if done else "missing"), detail
+
+
+# Source feed -----------------------------------------------------------------------------
+
+
+def source_feed(
+    connection: psycopg2.extensions.connection, now: datetime
+) -> tuple[list[SheetStatus], timedelta]:
+    """Each sheet's watermark and staleness at ``now`` (as ``status`` shows it), and the
+    threshold it is judged by."""
+    stale_after = config.source_stale_after()
+    return source_health(connection, now, stale_after), stale_after
 
 
 # Business --------------------------------------------------------------------------------

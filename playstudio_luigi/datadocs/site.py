@@ -18,6 +18,7 @@ import jinja2
 import psycopg2.extensions
 
 import playstudio_luigi
+from playstudio_luigi.alerts.message import duration
 from playstudio_luigi.datadocs import collect, lineage, svg
 from playstudio_luigi.intervals import floor_day, utcnow
 
@@ -65,6 +66,8 @@ def build_site(
     quality = collect.quality(connection, start, stop)
     coverage = collect.coverage(connection, start, stop)
     tables = collect.table_reference(connection)
+    built_at = utcnow()
+    source_sheets, source_stale_after = collect.source_feed(connection, built_at)
 
     root = playstudio_luigi.HourlyPipeline(hour=start)
     task_graph = lineage.task_graph(root)
@@ -81,12 +84,14 @@ def build_site(
     context = {
         "start": start,
         "stop": stop,
-        "built_at": utcnow(),
+        "built_at": built_at,
         "version": playstudio_luigi.__version__,
         "pages": PAGES,
         "business": business,
         "quality": quality,
         "coverage": coverage,
+        "source_sheets": source_sheets,
+        "source_stale_after": duration(source_stale_after),
         "coverage_complete": all(item.done == item.expected for item in coverage),
         "gold_coverage": gold_coverage,
         "tables": tables,

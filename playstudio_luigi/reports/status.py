@@ -8,9 +8,15 @@ from datetime import datetime, timedelta
 
 import psycopg2.extensions
 
+from playstudio_luigi import config
 from playstudio_luigi.alerts.message import collapse
 from playstudio_luigi.db.sql import render
-from playstudio_luigi.intervals import ONE_HOUR, starts_between
+from playstudio_luigi.intervals import ONE_HOUR, starts_between, utcnow
+from playstudio_luigi.reports.source_health import (
+    SheetStatus,
+    render_source_health,
+    source_health,
+)
 from playstudio_luigi.tasks import graph
 
 
@@ -58,11 +64,15 @@ class Status:
     stop: datetime
     coverage: list[FamilyCoverage]
     slowest: list[dict]
+    #: The source feed's health per sheet (empty before any run recorded it).
+    source: list[SheetStatus] = field(default_factory=list)
+    source_stale_after: timedelta = timedelta(minutes=30)
 
     def to_json(self) -> str:
         data = asdict(self)
         for item in data["coverage"]:
             del item["width"]  # the labels say it; the JSON keeps its shape
+        data["source_stale_after_seconds"] = int(data.pop("source_stale_after").total_seconds())
         return json.dumps(data, default=str, indent=2)
 
     def render(self) -> str:
@@ -74,6 +84,7 @@ class Status:
             if item.missing:
                 line += f"; missing {len(item.missing)}: {collapse(item.missing, item.width)}"
             lines.append(line)
+        lines += render_source_health(self.source, self.source_stale_after)
         lines.append("Slowest recent runs")
         if not self.slowest:
             lines.append("  none")
@@ -95,7 +106,11 @@ def coverage_status(
     stop: datetime,
     since: datetime,
     slowest: int = 5,
+    now: datetime | None = None,
 ) -> Status:
+    """Coverage of ``[start, stop)`` per layer, the source's health judged at ``now`` (default:
+    the clock), and the slowest runs since ``since``."""
+    stale_after = config.source_stale_after()
     result = []
     with connection.cursor() as cursor:
         for output in layer_outputs():
@@ -125,4 +140,5 @@ def coverage_status(
         cursor.execute(render("reports/slowest_runs.sql"), {"since": since, "limit": slowest})
         names = [column.name for column in cursor.description]
         runs = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return Status(start, stop, result, runs)
+    source = source_health(connection, now or utcnow(), stale_after)
+    return Status(start, stop, result, runs, source, stale_after)

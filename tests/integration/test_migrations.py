@@ -170,6 +170,7 @@ def test_ae1e6ff_warehouse_is_migrated_keeping_every_row(warehouse, fresh_databa
     assert _applied(connection) == EVERY_MIGRATION
     after = _columns(connection)
     assert after.pop("ops.schema_migrations") == ["version", "name", "applied_at"]
+    assert after.pop("ops.source_health")[:2] == ["sheet", "watermark"]  # by 0006_source_health
     added = {"ops.check_results": ["interval_starts"]}  # by 0003_check_interval_starts
     catalog = {table: after.pop(table) for table in CATALOG_TABLES}  # by 0004_source_catalog
     assert catalog["ops.source_files"][:2] == ["source", "path"]
