@@ -6,7 +6,7 @@ so a marker exists exactly when the task's rows do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import psycopg2
@@ -74,9 +74,12 @@ def write_markers(
     family: str,
     details_by_start: dict[datetime, dict],
     task_id: str,
-    source_sha256: str | None = None,
+    source_sha256: str | Mapping[datetime, str | None] | None = None,
 ) -> None:
-    """One marker per interval start, with its details, in the caller's transaction."""
+    """One marker per interval start, with its details, in the caller's transaction;
+    ``source_sha256`` is the source version of every interval, or one per interval start."""
+    if not isinstance(source_sha256, Mapping):
+        source_sha256 = dict.fromkeys(details_by_start, source_sha256)
     execute_values(
         cursor,
         """
@@ -88,7 +91,7 @@ def write_markers(
                 details = excluded.details, completed_at = excluded.completed_at
         """,
         [
-            (family, start, task_id, source_sha256, Json(details))
+            (family, start, task_id, source_sha256.get(start), Json(details))
             for start, details in sorted(details_by_start.items())
         ],
         template="(%s, %s, %s, %s, %s, now())",

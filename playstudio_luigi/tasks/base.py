@@ -232,7 +232,9 @@ class IntervalTask(luigi.Task):
         """Replace the rows of ``starts`` inside the transaction; marker details per start."""
         raise NotImplementedError
 
-    def source_sha256(self, prepared: Any) -> str | None:
+    def source_sha256(self, prepared: Any) -> str | dict[datetime, str | None] | None:
+        """The source version the intervals were built from (one, or one per interval start;
+        None where there is not exactly one)."""
         return None
 
     def check(
@@ -312,7 +314,7 @@ class IntervalTask(luigi.Task):
                     raise CheckFailedError(what, results)
                 sha = self.source_sha256(prepared)
                 markers.write_markers(cursor, family, written.details, run.task_id, sha)
-                run.record(cursor, "done", totals, sha)
+                run.record(cursor, "done", totals, _one_version(sha))
         except CheckFailedError as failure:
             # The data rolled back; the evidence of why must not.
             with transaction() as connection, connection.cursor() as cursor:
@@ -382,6 +384,14 @@ def analyze(cursor: psycopg2.extensions.cursor, tables: Iterable[str], rows_writ
         (estimated,) = cursor.fetchone()
         if estimated < 5 * rows_written:  # never analysed: -1
             cursor.execute(sql.SQL("analyze {}").format(name))
+
+
+def _one_version(sha: str | dict[datetime, str | None] | None) -> str | None:
+    """The one source version of a run, or None (none, or several)."""
+    if not isinstance(sha, dict):
+        return sha
+    versions = set(sha.values())
+    return versions.pop() if len(versions) == 1 else None
 
 
 def _largest_count(totals: dict[str, Any]) -> int:

@@ -129,9 +129,14 @@ class ExtractTask(IntervalTask):
             found.versions_with_undated(self.layout),
         )
 
-    def source_sha256(self, prepared: Extracted) -> str | None:
-        shas = {version.sha256 for version in prepared.versions}
-        return shas.pop() if len(shas) == 1 else None
+    def source_sha256(self, prepared: Extracted) -> dict[datetime, str | None]:
+        """Per interval, the one file version its rows came from (None: none, or several):
+        the same whether the interval was extracted alone or in a day's batch."""
+        found = {}
+        for start, rows in prepared.slices.items():
+            shas = pc.unique(rows["source_sha256"]).to_pylist()
+            found[start] = shas[0] if len(shas) == 1 else None
+        return found
 
     def write(
         self,

@@ -262,7 +262,8 @@ def test_hostile_file(name: str, warehouse: str, db, tmp_path: Path) -> None:
     assert bool(markers) == case.spins_ok
 
 
-FOLDER_CASES = [name for name, case in CASES.items() if case.error is not None]
+# In a folder, a file holding one sheet only is an ordinary export, not a broken one.
+FOLDER_CASES = [n for n, case in CASES.items() if case.error is not None and n != "missing_sheet"]
 
 
 @pytest.mark.parametrize("name", FOLDER_CASES)
@@ -292,10 +293,16 @@ def test_hostile_file_in_a_folder_is_named_and_the_rest_loads(
     # named, with the reason, in the run's output and in the catalog
     warned = [line for line in outcome.stderr.splitlines() if "source export not read" in line]
     assert warned and all(str(path) in line for line in warned), outcome.stderr[-2000:]
-    errors = table_rows(db, "ops.source_files", ["path", "error"])
+    with db.cursor() as cursor:  # the file's error, or that of the sheet it cannot give
+        cursor.execute(
+            "select f.path, coalesce(f.error, string_agg(s.error, '; ')) from ops.source_files f"
+            " left join ops.source_sheets s on s.sha256 = f.sha256 group by f.path, f.error"
+            " order by 1"
+        )
+        errors = cursor.fetchall()
     assert [(p, bool(e)) for p, e in errors] == sorted([(str(good), False), (str(path), True)])
-    # nothing of it loaded anywhere
-    for table in ("bronze.bronze_purchases", "bronze.bronze_spins_hourly", "ops.quarantine"):
+    # nothing of what cannot be read is loaded (a readable Spins sheet of the file is)
+    for table in ("bronze.bronze_purchases", "ops.quarantine"):
         paths = {p for (p,) in table_rows(db, table, ["source_path"])}
         assert str(path) not in paths, table
     assert re.search(re.escape(str(path)), dict(errors)[str(path)])
