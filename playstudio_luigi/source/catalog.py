@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
@@ -41,6 +42,7 @@ import pyarrow.compute as pc
 from psycopg2.extras import execute_values
 
 from playstudio_luigi import config, intervals
+from playstudio_luigi.alerts.stale import SheetHealth, report_source_health
 from playstudio_luigi.db.connection import database_url, reader, transaction
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import Interval
@@ -55,6 +57,7 @@ from playstudio_luigi.source.versions import (
     current_version,
     prune_cache,
 )
+from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
 log = logging.getLogger("luigi-interface")
 
@@ -381,7 +384,38 @@ def sync(spec: str | None = None, *, reuse_within: float = 0.0) -> Catalog:
         log.warning("source export not read: %s", reason)
     catalog = Catalog(spec, entries, single_file, listed_at, cache_root)
     _last[memo_key] = (key, catalog)
+    _report_health(catalog)
     return catalog
+
+
+#: A process reports the source's health at most this often (a cron run: once).
+HEALTH_EVERY_SECS = 60.0
+_health_reported: dict[str, float] = {}
+
+
+def _report_health(catalog: Catalog) -> None:
+    """Record each sheet's watermark and send the stale/recovery alerts due (DESIGN 3.3, 7):
+    any run that syncs does it, so cron needs no job of its own. Not for the bundled sample,
+    a fixed demo workbook rather than a feed."""
+    if catalog.source == str(BUNDLED_SAMPLE) or config.watermark_mode() == "none":
+        return
+    last = _health_reported.get(catalog.source)
+    if last is not None and time.monotonic() - last < HEALTH_EVERY_SECS:
+        return
+    _health_reported[catalog.source] = time.monotonic()
+    lateness, now = config.allowed_lateness(), catalog.synced_at
+    health = []
+    for layout in LAYOUTS.values():
+        watermark = catalog.watermark(layout)
+        waiting = 0
+        if watermark.at is not None and now - lateness > watermark.at:
+            waiting = int((now - lateness - watermark.at) / layout.width)
+        health.append(
+            SheetHealth(
+                layout.name, watermark.at, watermark.newest_file, waiting, watermark.held_by
+            )
+        )
+    report_source_health(health, now)
 
 
 def catalog_errors(entries: Iterable[CatalogFile]) -> list[str]:

@@ -373,3 +373,46 @@ def test_files_in_any_order_with_corrections_and_removals_end_as_one_clean_run(
     reset_warehouse(connection)
     assert run_backfill(H22, STOP)
     assert snapshot(connection) == final
+
+
+def test_cron_runs_on_a_stale_feed_alert_once_and_recover_once(
+    db, folder: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The cron commands themselves report the source's health (no job of its own): one
+    alert when the feed went quiet, none for the runs after it, one when it catches up."""
+    from webhook_server import FakeSlack
+
+    from playstudio_luigi import intervals
+    from playstudio_luigi.alerts.message import validate_payload
+
+    now = STOP + timedelta(hours=2)  # the exports end at 00:06: stale at this clock
+    monkeypatch.setattr(intervals, "utcnow", lambda: now)
+    hourly_feed(folder)
+    with FakeSlack().running() as slack:
+        monkeypatch.setenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", slack.url)
+        for minutes in range(0, 50, 5):  # ten 5-minute cron runs, as cron starts them
+            now = STOP + timedelta(hours=2, minutes=minutes)
+            catalog._health_reported.clear()  # each run is a new process
+            assert not run([FiveMinutePipeline(interval=now - timedelta(minutes=10))])  # waits
+        stale = [p for p in slack.payloads if "stale" in json_text(p).lower()]
+        assert len(slack.payloads) == len(stale) == 2  # one per sheet
+        assert all(validate_payload(p) == [] for p in slack.payloads)
+        assert "Purchases" in json_text(stale[0]) + json_text(stale[1])
+        # the feed catches up: one recovery per sheet
+        now = STOP + timedelta(hours=3)
+        later = [(STOP + timedelta(hours=2, minutes=58), "U7", "PriceInUSD=1.00", tx(7))]
+        export(folder / "late-p.xlsx", later, written_at=now - timedelta(minutes=1))
+        export(folder / "late-s.xlsx", spins=[(STOP, "U7", "US", 1)], written_at=now)
+        catalog._health_reported.clear()
+        assert run([FiveMinutePipeline(interval=STOP + timedelta(hours=2, minutes=45))])
+        assert len(slack.payloads) == 4
+        assert all(
+            "stale" not in json_text(p).lower() or "caught up" in json_text(p).lower()
+            for p in slack.payloads[2:]
+        )
+
+
+def json_text(payload: dict) -> str:
+    import json
+
+    return json.dumps(payload, ensure_ascii=False)
