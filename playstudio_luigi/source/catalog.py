@@ -33,7 +33,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +129,7 @@ class Catalog:
     single_file: bool
     synced_at: datetime
     cache_root: Path
+    _exported: dict[str, Watermark] = field(default_factory=dict, repr=False)
 
     def holding(self, layout: SheetLayout) -> list[CatalogFile]:
         """The readable files holding ``layout``'s sheet."""
@@ -160,12 +161,20 @@ class Catalog:
         now = self.synced_at
         if (mode or config.watermark_mode()) == "none":
             return Watermark(layout.name, now, None)
+        if layout.kind not in self._exported:  # once per sheet: runs ask for every interval
+            self._exported[layout.kind] = self._newest_export(layout)
+        found = self._exported[layout.kind]
+        at = None if found.at is None else min(found.at, now)
+        return Watermark(found.sheet, at, found.newest_file, found.held_by)
+
+    def _newest_export(self, layout: SheetLayout) -> Watermark:
+        """The watermark before it is capped at now."""
         if self.single_file and self.files:
             # One workbook: its mtime, readable or not; what it lacks is the extract's error
             only = self.files[0]
-            return Watermark(layout.name, min(only.listed.modified_at, now), only.path)
+            return Watermark(layout.name, only.listed.modified_at, only.path)
         newest = max(self.holding(layout), key=lambda f: f.listed.mtime_ns, default=None)
-        at = None if newest is None else min(newest.listed.modified_at, now)
+        at = None if newest is None else newest.listed.modified_at
         blocking = min(
             (f for f, _ in self.unreadable(layout)), key=lambda f: f.listed.mtime_ns, default=None
         )
@@ -352,7 +361,8 @@ def sync(spec: str | None = None, *, reuse_within: float = 0.0) -> Catalog:
         age = (intervals.utcnow() - memo[1].synced_at).total_seconds()
         if 0 <= age < reuse_within:
             return memo[1]
-    listed_at = intervals.utcnow()
+    listed_at = intervals.utcnow()  # the business clock (tests move it): the watermark's "now"
+    listed_wall = datetime.now(UTC)  # the real one, compared with the database's now()
     listing = list_exports(spec)
     single_file = not is_glob(spec) and not os.path.isdir(spec)
     cache_root = private_home(config.home_dir()) / "cache" / "sources"
@@ -375,7 +385,7 @@ def sync(spec: str | None = None, *, reuse_within: float = 0.0) -> Catalog:
     listed_paths = {f.path for f in listing}
     removed = sorted(path for path in known if path not in listed_paths)
     if fresh or removed:
-        _write(spec, fresh, removed, listed_at)
+        _write(spec, fresh, removed, listed_wall)
         replaced = {known[f.listed.path].sha256 for f in fresh if f.listed.path in known}
         gone = {known[path].sha256 for path in removed}
         _forget_unused({sha for sha in replaced | gone if sha})
