@@ -114,12 +114,15 @@ class SilverPurchases(SilverTask, FiveMinuteTask):
         if missing:
             raise ExclusiveDaysNeeded(missing)
         models.apply_changes(cursor, self.model, changes)
-        stale = self._forget_downstream(cursor, foreign)
         written = silver_rows(cursor, self.model, starts)
-        details = written.details
         if foreign:
-            details[starts[-1]]["foreign_intervals"] = len(foreign)
-            details[starts[-1]]["stale_markers_removed"] = stale
+            # The foreign intervals' markers keep counting their rows; what was built from
+            # those rows is stale.
+            recount = silver_rows(cursor, self.model, sorted(foreign)).details
+            markers.update_details(cursor, self.marker_family(), recount)
+            last = written.details[starts[-1]]
+            last["foreign_intervals"] = len(foreign)
+            last["stale_markers_removed"] = self._forget_downstream(cursor, foreign)
         return written
 
     def _forget_downstream(self, cursor: psycopg2.extensions.cursor, foreign: set[datetime]) -> int:
