@@ -6,7 +6,6 @@ lock taken exclusively) and the next run rebuilds it."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import datetime as dt
 from datetime import timedelta
@@ -265,7 +264,7 @@ def test_a_foreign_day_waits_for_its_tasks_in_flight(db, warehouse):
     assert silver_by_id(db) == first_copies([early, late])
 
 
-def test_a_day_found_under_the_locks_is_retried_with_them(db, monkeypatch, caplog):
+def test_a_day_found_under_the_locks_is_retried_with_them(db, monkeypatch):
     late = Copy(X, H23 + timedelta(minutes=10), "U2", "PriceInUSD=7.00", "b.csv", 4)
     load_all([late], [H22, H23])
     assert run([GoldAggregate(hour=H22), GoldAggregate(hour=H23)])
@@ -273,9 +272,24 @@ def test_a_day_found_under_the_locks_is_retried_with_them(db, monkeypatch, caplo
     load_purchases(early.interval_start, [early])
     # As if the early copy had arrived after prepare() looked: no day to take exclusively.
     monkeypatch.setattr(SilverPurchases, "prepare", lambda self, starts: frozenset())
-    with caplog.at_level(logging.INFO, logger="luigi-interface"):
-        SilverPurchases(interval=early.interval_start).run()
-    assert "attempt 1 rolled back (needs the change lock of 2022-04-01 exclusively)" in caplog.text
+    tries: list[BaseException | None] = []
+    write = SilverPurchases.write
+
+    def counted(self, cursor, starts, prepared):
+        try:
+            written = write(self, cursor, starts, prepared)
+        except locks.ExclusiveDaysNeeded as needed:
+            tries.append(needed)
+            raise
+        tries.append(None)
+        return written
+
+    monkeypatch.setattr(SilverPurchases, "write", counted)
+    SilverPurchases(interval=early.interval_start).run()
+    assert [str(t) if t else t for t in tries] == [
+        "needs the change lock of 2022-04-01 exclusively",
+        None,
+    ]
     assert silver_by_id(db) == first_copies([early, late])
     assert marker_of(db, "GoldAggregate", H23) is None
 
