@@ -12,18 +12,23 @@ with batch_ids as (
 ),
 
 copies as (
-    select
-        batch_ids.transaction_id,
-        bronze.interval_start,
-        bronze.event_time,
-        btrim(bronze.user_id) as user_id,
-        btrim(bronze.revenue) as revenue,
-        bronze.source_path,
-        bronze.source_sha256,
-        bronze.source_row
+    -- an index probe per id, as in silver/silver_purchases.sql (`offset 0`: never a hash of
+    -- all of bronze)
+    select batch_ids.transaction_id, bronze.*
     from batch_ids
-    inner join bronze.bronze_purchases as bronze
-        on lower(btrim(bronze.transaction_id)) = batch_ids.transaction_id
+    cross join lateral (
+        select
+            interval_start,
+            event_time,
+            btrim(user_id) as user_id,
+            btrim(revenue) as revenue,
+            source_path,
+            source_sha256,
+            source_row
+        from bronze.bronze_purchases
+        where lower(btrim(transaction_id)) = batch_ids.transaction_id
+        offset 0
+    ) as bronze
 ),
 
 winners as (

@@ -2,8 +2,8 @@
 -- description: every bronze transaction is in silver, and silver holds nothing else
 -- Every transaction loaded to bronze for the interval is in silver: under this interval, or
 -- under another one when its first copy lies there (conflicting duplicates loaded here are
--- in silver as that first copy). And every silver row filed under the interval is one of the
--- interval's bronze rows.
+-- in silver as that first copy). And every silver row filed under the interval is a
+-- transaction of the interval's bronze.
 with bronze_ids as (
     select distinct lower(btrim(transaction_id)) as transaction_id
     from bronze.bronze_purchases
@@ -24,12 +24,7 @@ unknown_to_bronze as (
     from silver.silver_purchases as silver
     where silver.interval_start = any(%(starts)s::timestamp[])
       and not exists (
-          select 1 from bronze.bronze_purchases as bronze
-          where bronze.interval_start = silver.interval_start
-            and bronze.source_path = silver.source_path
-            and bronze.source_sha256 = silver.source_sha256
-            and bronze.source_row = silver.source_row
-            and lower(btrim(bronze.transaction_id)) = silver.transaction_id
+          select 1 from bronze_ids where bronze_ids.transaction_id = silver.transaction_id
       )
 )
 
