@@ -142,6 +142,7 @@ class Model:
         return f"pg_temp.{self.target.split('.')[-1]}_changes"
 
     def bound(self, intervals: Sequence[datetime], params: Mapping[str, Any]) -> dict[str, Any]:
+        """The bound parameters of the model for ``intervals`` (plus ``params``)."""
         return {**self.params, **params, self.interval_param: list(intervals)}
 
 

@@ -17,7 +17,7 @@ from reference_model import first_copies
 from source_rows import tx
 
 from playstudio_luigi import DayPipeline, GoldAggregate, SilverPurchases
-from playstudio_luigi.db import locks
+from playstudio_luigi.db import locks, models
 from playstudio_luigi.db.connection import transaction
 from playstudio_luigi.operations.backfill import build_hours
 from playstudio_luigi.tasks import base
@@ -307,3 +307,24 @@ def test_contention_that_never_ends_fails_writing_nothing(db, monkeypatch):
     assert silver(db) == before
     assert marker_of(db, "SilverPurchases", early.interval_start) is None
     assert marker_of(db, "GoldAggregate", H23) is not None
+
+
+def test_staged_changes_another_transaction_overtook_are_refused(db, warehouse):
+    first = copy(3, "a.csv", 2)
+    load_all([first], [H22])
+    refused = pytest.raises(models.ConcurrentChangeError, match="staged 1 insert")
+    with refused, transaction() as connection, connection.cursor() as cursor:
+        staged = models.stage_changes(cursor, models.SILVER_PURCHASES, [H22])
+        assert (staged.inserted, staged.intervals) == (1, frozenset({H22}))
+        other = psycopg2.connect(warehouse)  # files the transaction first, and commits
+        with other, other.cursor() as insert:
+            insert.execute(
+                "insert into silver.silver_purchases (transaction_id, event_time, app_hour,"
+                " interval_start, user_id, revenue, source_path, source_sha256,"
+                " source_sheet, source_row, source_copies)"
+                " values (%s, %s, %s, %s, 'U9', 9, 'x.csv', 'x', 'Purchases', 1, 1)",
+                (X, first.event_time, H22, H22),
+            )
+        other.close()
+        models.apply_changes(cursor, models.SILVER_PURCHASES, staged)
+    assert [row[4] for row in silver(db)] == ["U9"]  # the run wrote nothing of its own
