@@ -9,11 +9,15 @@ run as usual on top (their inputs' markers are there).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import luigi
 import psycopg2.extensions
+import pytest
 from psycopg2.extras import execute_values
 
 from playstudio_luigi import (
@@ -23,6 +27,7 @@ from playstudio_luigi import (
     LoadBronzeSpins,
     ValidatePurchases,
     ValidateSpins,
+    config,
 )
 from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
@@ -64,6 +69,27 @@ class Copy:
     @property
     def source_sha256(self) -> str:
         return f"sha256-of-{self.source_path}"
+
+
+@contextmanager
+def without_exports(folder: Path) -> Iterator[None]:
+    """Bronze comes from these helpers, not from export files: the source is an empty folder,
+    and intervals are closed by the clock (``[playstudio] watermark = none``), so that bulk
+    runs build what is loaded and read no file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = luigi.configuration.get_config()
+    had = settings.has_option("playstudio", "watermark")
+    previous = settings.get("playstudio", "watermark") if had else None
+    settings.set("playstudio", "watermark", "none")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(config.SOURCE_ENV, str(folder))
+        try:
+            yield
+        finally:
+            if had:
+                settings.set("playstudio", "watermark", previous)
+            else:
+                settings.remove_option("playstudio", "watermark")
 
 
 def _mark(cursor: psycopg2.extensions.cursor, tasks: Iterable[type], starts: list[datetime]):

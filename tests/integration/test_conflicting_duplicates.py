@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import psycopg2
 import pytest
-from bronze_loads import Copy, load_all, load_purchases, marker_of, silver
+from bronze_loads import Copy, load_all, load_purchases, marker_of, silver, without_exports
 from reference_model import first_copies
 from source_rows import tx
 
@@ -29,6 +29,12 @@ pytestmark = pytest.mark.integration
 H22, H23 = dt(2022, 4, 1, 22), dt(2022, 4, 1, 23)
 H00 = dt(2022, 4, 2, 0)  # the next UTC day
 X = tx(1)
+
+
+@pytest.fixture(autouse=True)
+def _bronze_without_exports(tmp_path):
+    with without_exports(tmp_path / "no-exports"):
+        yield
 
 
 def copy(seconds: int, path: str, row: int, *, user="U1", revenue="PriceInUSD=1.00", key=X):

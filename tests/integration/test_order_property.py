@@ -18,7 +18,14 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from bronze_loads import Copy, load_all, load_empty_hours, load_purchases, silver
+from bronze_loads import (
+    Copy,
+    load_all,
+    load_empty_hours,
+    load_purchases,
+    silver,
+    without_exports,
+)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference_model import first_copies
@@ -203,7 +210,8 @@ FILE_BEFORE_ROW = (
 
 @pytest.fixture(scope="module")
 def feed_database(fresh_database, tmp_path_factory) -> Iterator[psycopg2.extensions.connection]:
-    with fresh_database(Path(tmp_path_factory.mktemp("feed-home"))):
+    home = Path(tmp_path_factory.mktemp("feed-home"))
+    with fresh_database(home), without_exports(home / "no-exports"):
         connection = connect()
         connection.autocommit = True
         yield connection
