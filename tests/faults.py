@@ -95,6 +95,9 @@ _MARKED_DATA = (
     ("GoldAggregate", "gold.aggregated_final_table", "app_hour", "gold_rows"),
 )
 
+#: Families whose rows may be filed under an interval before its own marker exists.
+_DATA_BEFORE_MARKER = {"SilverPurchases"}
+
 
 def invariant_queries() -> dict[str, str]:
     """Name -> query returning the rows that break the invariant (none when it holds)."""
@@ -106,6 +109,10 @@ def invariant_queries() -> dict[str, str]:
         for table, key in _KEYS.items()
     }
     for family, table, column, count in _MARKED_DATA:
+        # Silver purchases of an interval may come before its marker: another interval's run
+        # files a transaction under the interval of its first copy (it counts them in the
+        # marker once there is one).
+        early = " and m.n is not null" if family in _DATA_BEFORE_MARKER else ""
         queries[f"{family}: every marker has its data, all data has its marker"] = f"""
             with data as (
                 select {column} as interval_start, count(*) as n from {table} group by 1
@@ -116,6 +123,7 @@ def invariant_queries() -> dict[str, str]:
             select coalesce(d.interval_start, m.interval_start), d.n as rows, m.n as marked
             from data d full join marked m using (interval_start)
             where coalesce(d.n, 0) <> coalesce(m.n, -1) and not (d.n is null and m.n = 0)
+            {early}
         """
     for family, sheet in (
         ("LoadBronzePurchases", "Purchases"),

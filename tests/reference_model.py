@@ -78,3 +78,40 @@ def gold_reference(path: Path) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(records).sort_values(["app_hour", "user_id"]).reset_index(drop=True)
+
+
+def first_copies(copies) -> dict[str, tuple]:
+    """Silver purchases by the rule of DESIGN 3.1, in plain Python, from bronze rows (objects
+    with ``transaction_id``, ``event_time``, ``user_id``, ``revenue``, ``source_path``,
+    ``source_row``, ``source_sha256`` and ``interval_start``): per id (trimmed, lower case) the
+    first copy by (event time, file, row, file version) wins; copies with its event time, user
+    and revenue (trimmed) are exact duplicates and counted; any other copy is a conflicting
+    duplicate and left out. Id -> the silver row's values (``tests/bronze_loads.SILVER_COLUMNS``).
+    """
+    by_id: dict[str, list] = {}
+    for copy in copies:
+        by_id.setdefault(copy.transaction_id.strip().lower(), []).append(copy)
+
+    def order(c) -> tuple:
+        return (c.event_time, c.source_path, c.source_row, c.source_sha256)
+
+    def content(c) -> tuple:
+        return (c.event_time, c.user_id.strip(), c.revenue.strip())
+
+    rows = {}
+    for key, found in by_id.items():
+        first = min(found, key=order)
+        rows[key] = (
+            key,
+            first.event_time,
+            first.event_time.replace(minute=0, second=0, microsecond=0),
+            first.interval_start,
+            first.user_id.strip(),
+            Decimal(REVENUE.match(first.revenue.strip())[1]).quantize(Decimal("0.01")),
+            first.source_path,
+            first.source_sha256,
+            "Purchases",
+            first.source_row,
+            sum(content(c) == content(first) for c in found),
+        )
+    return rows

@@ -99,6 +99,26 @@ def write_markers(
     )
 
 
+def update_details(
+    cursor: psycopg2.extensions.cursor,
+    family: str,
+    details_by_start: dict[datetime, dict],
+) -> int:
+    """Merge ``details`` into the existing markers of ``family`` (a run that changed rows of
+    intervals it does not build keeps their recorded counts true); markers that do not exist
+    are not created. How many were updated."""
+    if not details_by_start:
+        return 0
+    starts = sorted(details_by_start)
+    cursor.execute(
+        "update ops.task_markers as m set details = m.details || d.details"
+        " from unnest(%s::timestamp[], %s::jsonb[]) as d(interval_start, details)"
+        " where m.task_family = %s and m.interval_start = d.interval_start",
+        (starts, [Json(details_by_start[start]) for start in starts], family),
+    )
+    return cursor.rowcount
+
+
 def completed_in_transaction(
     cursor: psycopg2.extensions.cursor, family: str, starts: Iterable[datetime]
 ) -> set[datetime]:

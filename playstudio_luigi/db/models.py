@@ -1,11 +1,16 @@
 """The SQL models and how each is materialised.
 
 A model (``sql/<layer>/<table>.sql``) is a pure ``with ... select * from final``: it says what a
-row of its table is. ``sql/_materialize.sql`` is the one wrapper that lands a model's rows: it
-deletes the target table's rows of the given intervals (by the table's interval column), inserts
-the model's rows by name (an explicit column list), optionally keeps the first row on a key
-conflict, and optionally returns columns of the inserted rows. Each :class:`Model` below
-declares those choices for one table.
+row of its table is. Two wrappers land a model's rows, each declared by :class:`Model` below:
+
+* by interval (``sql/_materialize.sql``): delete the target table's rows of the given intervals
+  (by the table's interval column), insert the model's rows by name (an explicit column list),
+  optionally return columns of the inserted rows;
+* by key (:class:`ByKey`, ``sql/_by_key/``): the model yields the rows of every key the
+  intervals touch, wherever each is filed, and the target's rows of those keys are made equal
+  to them. The changes are staged first (:func:`stage_changes`: what they touch is known before
+  anything is written, so a task can take the locks they need) and then applied
+  (:func:`apply_changes`); :func:`preview_changes` says what they would touch without staging.
 
 Identifiers are quoted (:func:`quote_identifier`) before they reach the template; values only
 ever travel as bound parameters (``%(starts)s``, ``%(hours)s``, ``%(revenue_pattern)s``, ...).
@@ -37,14 +42,38 @@ def quote_identifier(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class KeepFirst:
-    """On a conflict on ``key``, the row that sorts first by ``order`` wins: the current row is
-    replaced only by one that sorts strictly before it. ``touched`` is set to ``now()`` when a
-    row is replaced."""
+class ByKey:
+    """Materialise by ``key`` instead of by interval: a row's key may be touched by intervals
+    other than the one it is filed under (a transaction whose first copy lies elsewhere).
 
-    key: tuple[str, ...]
-    order: tuple[str, ...]
+    The target's rows of the keys the model yields (wherever filed), and those filed under the
+    intervals, are made equal to the model's rows: a row that differs is updated in place (it
+    may move to another interval), a new key is inserted, a row filed under the intervals whose
+    key the model no longer yields is deleted, and an equal row is left alone (a rerun writes
+    nothing). ``touched`` is set to ``now()`` on every row written."""
+
+    key: str
     touched: str | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What materialising a by-key model changes: rows per kind of change, and the interval
+    column's values of every changed row, before and after (a moved row has both)."""
+
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    intervals: frozenset[datetime] = frozenset()
+
+    def outside(self, starts: Sequence[datetime]) -> set[datetime]:
+        """The changed rows' intervals that are not among ``starts``."""
+        return set(self.intervals) - set(starts)
+
+
+class ConcurrentChangeError(RuntimeError):
+    """Staged changes no longer fit the target when applied (another transaction wrote one of
+    the keys in between): the transaction must roll back and stage them again."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +91,8 @@ class Model:
     interval_param: str
     #: The columns inserted, by name, from the model's rows.
     columns: tuple[str, ...]
-    on_conflict: KeepFirst | None = None
+    #: Materialised by key (see :class:`ByKey`) rather than by interval.
+    by_key: ByKey | None = None
     #: Columns of the inserted rows that :func:`materialize` returns.
     returning: tuple[str, ...] = ()
     #: Jinja context of the model template (identifiers only; never values).
@@ -70,30 +100,50 @@ class Model:
     #: Bound parameters the model always needs.
     params: Mapping[str, Any] = field(default_factory=dict)
 
-    def render(self) -> str:
-        """The wrapper around the model: one delete and one insert statement."""
+    def _identifiers(self) -> dict[str, Any]:
         if not self.interval_param.isidentifier():
             raise ValueError(f"not a parameter name: {self.interval_param!r}")
-        keep_first = None
-        if self.on_conflict is not None:
-            policy = self.on_conflict
-            keep_first = {
-                "key": [quote_identifier(c) for c in policy.key],
-                "order": [quote_identifier(c) for c in policy.order],
-                "updated": [quote_identifier(c) for c in self.columns if c not in policy.key],
-                "touched": quote_identifier(policy.touched) if policy.touched else None,
-            }
+        return {
+            "model_template": self.template,
+            "target": quote_identifier(self.target),
+            "interval_column": quote_identifier(self.interval_column),
+            "interval_param": self.interval_param,
+            "columns": [quote_identifier(c) for c in self.columns],
+            **self.context,
+        }
+
+    def render(self) -> str:
+        """The wrapper around the model: one delete and one insert statement (a model
+        materialised by interval)."""
+        if self.by_key is not None:
+            raise ValueError(f"{self.target} is materialised by key: stage and apply changes")
         return render(
             WRAPPER,
-            model_template=self.template,
-            target=quote_identifier(self.target),
-            interval_column=quote_identifier(self.interval_column),
-            interval_param=self.interval_param,
-            columns=[quote_identifier(c) for c in self.columns],
-            keep_first=keep_first,
             returning=[quote_identifier(c) for c in self.returning],
-            **self.context,
+            **self._identifiers(),
         )
+
+    def render_by_key(self, template: str, **context: Any) -> str:
+        """One of the by-key wrappers (``sql/_by_key/<template>``) around the model."""
+        if self.by_key is None:
+            raise ValueError(f"{self.target} is materialised by interval")
+        return render(
+            f"_by_key/{template}",
+            key=quote_identifier(self.by_key.key),
+            touched=quote_identifier(self.by_key.touched) if self.by_key.touched else None,
+            staged=quote_identifier(self.changes_table),
+            **self._identifiers(),
+            **context,
+        )
+
+    @property
+    def changes_table(self) -> str:
+        """The temporary table (dropped at commit) that holds staged by-key changes."""
+        return f"pg_temp.{self.target.split('.')[-1]}_changes"
+
+    def bound(self, intervals: Sequence[datetime], params: Mapping[str, Any]) -> dict[str, Any]:
+        """The bound parameters of the model for ``intervals`` (plus ``params``)."""
+        return {**self.params, **params, self.interval_param: list(intervals)}
 
 
 def materialize(
@@ -104,10 +154,54 @@ def materialize(
 ) -> list[tuple[Any, ...]]:
     """Replace ``model.target``'s rows of ``intervals`` by the model's rows; return the
     ``returning`` columns of the inserted rows (none without ``returning``)."""
-    cursor.execute(
-        model.render(), {**model.params, **params, model.interval_param: list(intervals)}
-    )
+    cursor.execute(model.render(), model.bound(intervals, params))
     return cursor.fetchall() if model.returning else []
+
+
+def _changes(row: tuple[int, int, int, list[datetime]]) -> Changes:
+    inserted, updated, deleted, intervals = row
+    return Changes(inserted, updated, deleted, frozenset(intervals))
+
+
+def preview_changes(
+    cursor: psycopg2.extensions.cursor,
+    model: Model,
+    intervals: Sequence[datetime],
+    **params: Any,
+) -> Changes:
+    """What materialising by-key ``model`` for ``intervals`` would change now; nothing is
+    written (a task asks before its transaction, to know which locks to take)."""
+    statement = model.render_by_key("summary.sql", staged_only=False)
+    cursor.execute(statement, model.bound(intervals, params))
+    return _changes(cursor.fetchone())
+
+
+def stage_changes(
+    cursor: psycopg2.extensions.cursor,
+    model: Model,
+    intervals: Sequence[datetime],
+    **params: Any,
+) -> Changes:
+    """Compute the changes that materialising by-key ``model`` for ``intervals`` makes, into a
+    temporary table of the transaction (:attr:`Model.changes_table`), and say what they touch.
+    Nothing in the target is written until :func:`apply_changes`."""
+    cursor.execute(model.render_by_key("stage.sql"), model.bound(intervals, params))
+    cursor.execute(model.render_by_key("summary.sql", staged_only=True))
+    return _changes(cursor.fetchone())
+
+
+def apply_changes(cursor: psycopg2.extensions.cursor, model: Model, staged: Changes) -> None:
+    """Apply the changes :func:`stage_changes` staged in this transaction;
+    :class:`ConcurrentChangeError` if the target no longer takes them as staged."""
+    cursor.execute(model.render_by_key("apply.sql"))
+    inserted, updated, deleted = cursor.fetchone()
+    applied = (inserted, updated, deleted)
+    if applied != (staged.inserted, staged.updated, staged.deleted):
+        raise ConcurrentChangeError(
+            f"{model.target}: staged {staged.inserted} insert(s), {staged.updated} update(s) "
+            f"and {staged.deleted} delete(s), applied {inserted}, {updated} and {deleted}: "
+            "another transaction wrote some of these keys meanwhile"
+        )
 
 
 SILVER_PURCHASES = Model(
@@ -128,9 +222,7 @@ SILVER_PURCHASES = Model(
         "source_row",
         "source_copies",
     ),
-    on_conflict=KeepFirst(
-        key=("transaction_id",), order=("event_time", "source_row"), touched="loaded_at"
-    ),
+    by_key=ByKey(key="transaction_id", touched="loaded_at"),
     params={"revenue_pattern": SQL_AMOUNT_PATTERN},
 )
 

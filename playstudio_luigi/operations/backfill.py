@@ -30,6 +30,11 @@ from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.batch import day_tasks
 from playstudio_luigi.testing.sample import BUNDLED_SAMPLE
 
+logger = logging.getLogger("luigi-interface")
+
+#: How many times a local backfill goes over its hours when some were invalidated meanwhile.
+BUILD_ROUNDS = 3
+
 
 class EmptyRangeError(ValueError):
     """``[start, stop)`` holds no hour to build."""
@@ -65,27 +70,54 @@ def build_hours(
         for option, value in (("keep_alive", "true"), ("max_keep_alive_idle_duration", "600")):
             if not config_parser.has_option("worker", option):
                 config_parser.set("worker", option, value)
-    days = day_tasks(hours, run_token=run_token)
-    with progress_line(hours):
-        result = luigi.build(
-            days,
-            workers=workers,
-            detailed_summary=True,
-            log_level=log_level,
-            **scheduler,
+    for attempt in range(1, BUILD_ROUNDS + 1):
+        days = day_tasks(hours, run_token=run_token)
+        with progress_line(hours):
+            result = luigi.build(
+                days,
+                workers=workers,
+                detailed_summary=True,
+                log_level=log_level,
+                **scheduler,
+            )
+        if not logging.getLogger("luigi-interface").isEnabledFor(logging.INFO):
+            print(result.summary_text.strip(), file=sys.stderr)  # Luigi logged it otherwise
+        if scheduler_host is not None:
+            break
+        if result.status not in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY):
+            return False
+        # Hours invalidated while it ran: e.g. a day's silver moved a transaction's row out of
+        # a day already built (its first copy was loaded later), whose gold hour lost its
+        # marker. Build them again, as the next run would.
+        left = graph.complete_hours(hours) | _waiting(hours)
+        hours = [hour for hour in hours if hour not in left]
+        if not hours:
+            return True
+        logger.warning(
+            "%d hour(s) were invalidated while the backfill ran (round %d): building them again",
+            len(hours),
+            attempt,
         )
-    if not logging.getLogger("luigi-interface").isEnabledFor(logging.INFO):
-        print(result.summary_text.strip(), file=sys.stderr)  # Luigi logged it otherwise
-    if scheduler_host is None:
-        return result.status in (LuigiStatusCode.SUCCESS, LuigiStatusCode.SUCCESS_WITH_RETRY)
+        run_token = uuid.uuid4().hex[:12]
+    else:
+        return False
     # Through a central scheduler Luigi's status says what this worker did: days another
     # worker built are "not run", days it is still building pass as success. The backfill
     # succeeded if every hour is complete in the warehouse, whoever built it (waiting,
     # bounded, for the days other workers are still building).
     task_ids = [day.task_id for day in days]
-    waiting = set(waiting_hours(catalog.sync(), hours))  # skipped, said by the caller
+    waiting = _waiting(hours)  # skipped, and said by the caller
     expected = [hour for hour in hours if hour not in waiting]
     return shared_hours_complete(expected, task_ids, scheduler_host, scheduler_port)
+
+
+def _waiting(hours: Sequence[datetime]) -> set[datetime]:
+    """The hours of ``hours`` the source does not cover yet (none when it cannot be listed:
+    the failed tasks say why)."""
+    try:
+        return set(waiting_hours(catalog.sync(reuse_within=5.0), hours))
+    except SourceFormatError:
+        return set()
 
 
 def run_backfill(

@@ -67,7 +67,6 @@ class PurchaseRow(ExtractedRow):
     currency: Series[str] = pa.Field(nullable=True)
     amount: Series[float] = pa.Field(nullable=True, gt=0)
     transaction_id: Series[str] = pa.Field(nullable=False, str_matches=UUID_PATTERN)
-    conflicts_with_row: Series[float] = pa.Field(nullable=True, isin=[])
 
 
 class SpinRow(ExtractedRow):
@@ -123,7 +122,6 @@ _SOURCE_COLUMN = {
     "currency": "revenue",
     "amount": "revenue",
     "transaction_id": "transaction_id",
-    "conflicts_with_row": "transaction_id",
     "country": "country",
     "spins": "total_spins",
 }
@@ -158,11 +156,6 @@ def _reason(column: str, check: str, row: dict, interval: Interval | None, limit
             return f"revenue {shown} is above the ceiling of {limits.max_revenue:g} USD"
         case "amount", _:
             return f"revenue {shown} is not a positive amount"
-        case "conflicts_with_row", _:
-            return (
-                f"transaction_id {shown} conflicts with row {int(row['conflicts_with_row'])}: "
-                "same id, different content; the first occurrence wins"
-            )
         case "spins", "finite_below_ceiling":
             if not math.isfinite(row["spins"]):
                 return f"total_spins {shown} is not finite"
@@ -227,9 +220,6 @@ def _prepare(frame: pd.DataFrame, layout: SheetLayout, interval: Interval | None
         parts = frame["revenue"].str.extract(REVENUE_PATTERN)
         frame["currency"] = parts["currency"]
         frame["amount"] = pd.to_numeric(parts["amount"], errors="coerce").astype("float64")
-        frame["conflicts_with_row"] = frame.get(
-            "conflicts_with_row", pd.Series(index=frame.index, dtype="float64")
-        ).astype("float64")
     else:
         # Text that is not a number becomes NaN (rejected as "not a number"); "inf" stays inf.
         frame["spins"] = pd.to_numeric(frame["total_spins"], errors="coerce").astype("float64")

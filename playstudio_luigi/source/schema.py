@@ -33,8 +33,6 @@ class SheetLayout:
     # Columns declared as Excel datetimes; every other required column is read as text so that
     # no cell value is coerced or lost (numbers are parsed later, with the row's provenance).
     datetime_columns: frozenset[str] = frozenset({"date"})
-    # Columns derived once per source version and staged with the rows.
-    derived_columns: tuple[str, ...] = ()
 
     @property
     def fields(self) -> list[str]:
@@ -44,11 +42,6 @@ class SheetLayout:
     def value_fields(self) -> list[str]:
         """The sheet's own fields besides ``event_time`` and ``user_id``, which every sheet has."""
         return [f for f in self.fields if f not in ("event_time", "user_id")]
-
-    @property
-    def staged_value_columns(self) -> list[str]:
-        """Staged columns besides provenance, ``event_time`` and ``user_id``."""
-        return self.value_fields + list(self.derived_columns)
 
 
 PURCHASES = SheetLayout(
@@ -65,7 +58,6 @@ PURCHASES = SheetLayout(
     bronze_table="bronze_purchases",
     key_column="transaction_id",
     distinct_key="lower(btrim(transaction_id))",
-    derived_columns=("conflicts_with_row",),
 )
 
 SPINS = SheetLayout(

@@ -46,7 +46,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -62,7 +61,7 @@ from playstudio_luigi.source.parse_cache import (
     write_table,
 )
 from playstudio_luigi.source.reader import SourceFormatError, extract_schema
-from playstudio_luigi.source.schema import LAYOUTS, PURCHASES, SheetLayout
+from playstudio_luigi.source.schema import LAYOUTS, SheetLayout
 
 log = logging.getLogger(__name__)
 
@@ -208,12 +207,9 @@ def _write_sidecar(sidecar: Path, text: str) -> None:
 
 
 def cached_schema(layout: SheetLayout) -> pa.Schema:
-    """Schema of a parsed sheet as cached: the extract schema, plus the conflict column of
-    purchases."""
-    schema = extract_schema(layout)
-    if layout.name == PURCHASES.name:
-        schema = schema.append(pa.field("conflicts_with_row", pa.int64()))
-    return schema
+    """Schema of a parsed sheet as cached: the extract schema. (Conflicting duplicates are
+    decided in silver, over everything loaded: ``sql/silver/silver_purchases.sql``.)"""
+    return extract_schema(layout)
 
 
 def _verified(arrow_file: Path, sha: str, kind: str, *, warn: bool) -> pa.Table | None:
@@ -281,51 +277,7 @@ def _parse(path: Path, sha: str, layout: SheetLayout) -> pa.Table:
             )
         table = read_export(path, layout, data)
         del data
-        if layout.name == PURCHASES.name:
-            table = table.append_column("conflicts_with_row", conflicting_duplicates(table))
         return table.sort_by([("event_time", "ascending"), ("source_row", "ascending")])
-
-
-def conflicting_duplicates(purchases: pa.Table) -> pa.Array:
-    """For each purchase row, the source row it conflicts with, or null.
-
-    A ``transaction_id`` that reappears with a different date, user or revenue is a conflicting
-    duplicate. The first occurrence (by date, then source row) wins; every other row with that
-    id and different content points at it. Exact duplicates are not conflicts. Computed over the
-    whole sheet once per source version, so the answer does not depend on which intervals run
-    first. Arrow all the way: a million rows take about a second and little memory.
-    """
-    n = purchases.num_rows
-
-    def text(column: str) -> pa.ChunkedArray:
-        values = pc.cast(purchases[column], pa.string())
-        return pc.fill_null(pc.utf8_trim_whitespace(values), "")
-
-    rows = pa.table(
-        {
-            "position": pa.array(np.arange(n, dtype=np.int64)),
-            "key": pc.utf8_lower(pc.utf8_trim_whitespace(purchases["transaction_id"])),
-            "event_time": purchases["event_time"],
-            "source_row": purchases["source_row"],
-            "user_id": text("user_id"),
-            "revenue": text("revenue"),
-        }
-    )
-    rows = rows.filter(pc.and_(pc.is_valid(rows["key"]), pc.is_valid(rows["event_time"])))
-    rows = rows.sort_by([("event_time", "ascending"), ("source_row", "ascending")])
-    compared = ("event_time", "user_id", "revenue")
-    first = rows.group_by("key", use_threads=False).aggregate(
-        [(column, "first") for column in ("source_row", *compared)]
-    )
-    joined = rows.join(first, "key")
-    differs = pc.not_equal(joined["event_time"], joined["event_time_first"])
-    for column in compared[1:]:
-        differs = pc.or_(differs, pc.not_equal(joined[column], joined[f"{column}_first"]))
-    conflicts = np.full(n, -1, dtype=np.int64)
-    positions = joined["position"].to_numpy()
-    winners = pc.if_else(differs, joined["source_row_first"], -1)
-    conflicts[positions] = pc.cast(winners, pa.int64()).to_numpy()
-    return pa.array(conflicts, pa.int64(), mask=conflicts == -1)
 
 
 def prune_cache(cache_root: Path, in_use: set[str]) -> None:

@@ -4,7 +4,9 @@ Template method, as Luigi's ``CopyToTable``: :meth:`IntervalTask.run_intervals` 
 intervals are closed, calls :meth:`prepare` outside any transaction (slow work such as parsing),
 then opens one transaction in which it
 
-1. takes the change lock of the days involved, shared, and its interval locks (see
+1. takes the change lock of the days involved, shared (exclusive for the days
+   :meth:`exclusive_days` names: a task that changes rows filed under other intervals
+   removes the markers built from them), and its interval locks (see
    :mod:`playstudio_luigi.db.locks` for the order and why it cannot deadlock);
 2. leaves out the intervals a concurrent run already completed;
 3. re-checks that the markers of every input (what ``requires()`` returns) still exist: the
@@ -15,7 +17,11 @@ then opens one transaction in which it
 4. calls :meth:`write` (which replaces those intervals' rows), the checks, and writes one
    marker per interval.
 
-Commit makes data and markers visible together; any error rolls all of them back. Marker
+Commit makes data and markers visible together; any error rolls all of them back. A write that
+finds, once the locks are held, that it needs more days exclusively than :meth:`prepare` saw
+(:class:`~playstudio_luigi.db.locks.ExclusiveDaysNeeded`), or whose staged changes no longer
+fit (:class:`~playstudio_luigi.db.models.ConcurrentChangeError`), rolls back and runs the
+transaction again with those days added, at most :data:`TRANSACTION_ATTEMPTS` times. Marker
 removal takes the same days' change lock exclusively, so between step 3 and the commit no input
 marker can disappear: an invalidation waits for the tasks in flight (and removes their markers
 too), and tasks that start after it see their inputs gone. Re-running, killing or racing a task
@@ -35,7 +41,7 @@ writes the very markers the per-interval tasks look for: cron and bulk backfills
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -50,7 +56,8 @@ from playstudio_luigi import config, intervals
 from playstudio_luigi.alerts.handlers import report
 from playstudio_luigi.db import markers
 from playstudio_luigi.db.connection import transaction
-from playstudio_luigi.db.locks import lock_days_for_change, lock_intervals
+from playstudio_luigi.db.locks import ExclusiveDaysNeeded, lock_days_for_change, lock_intervals
+from playstudio_luigi.db.models import ConcurrentChangeError
 from playstudio_luigi.intervals import (
     FIVE_MINUTES,
     ONE_HOUR,
@@ -93,6 +100,26 @@ class Written:
     notices: list[Notice] = field(default_factory=list)
 
 
+#: What a committed run's transaction produced: what it wrote, the totals of its marker
+#: details, the intervals left for a later pass (an input gone), their needs and what was there.
+_Outcome = tuple[
+    Written,
+    dict[str, Any],
+    list[datetime],
+    dict[datetime, list[tuple[str, datetime]]],
+    set[tuple[str, datetime]],
+]
+
+#: How many times a run's transaction is tried when its write keeps needing other locks.
+TRANSACTION_ATTEMPTS = 5
+
+
+class LockContentionError(RuntimeError):
+    """Rows outside the run's intervals kept changing under it: nothing was written."""
+
+    log_traceback = False
+
+
 class UpstreamMissingError(RuntimeError):
     """An input's marker was removed (invalidate, reconcile, full refresh) between the
     scheduler's check and this task's transaction: the task wrote nothing for that interval,
@@ -122,6 +149,26 @@ def _source_layouts_of(task: type[IntervalTask]) -> tuple[SheetLayout, ...]:
     for required, _ in task.upstream():
         found += [layout for layout in _source_layouts_of(required) if layout not in found]
     return tuple(found)
+
+
+#: What is downstream of a task class in the graph in force: installed by
+#: :mod:`playstudio_luigi.tasks.graph`, which imports every task module (so none can import it).
+_downstream: Callable[[type[IntervalTask]], Sequence[type[IntervalTask]]] | None = None
+
+
+def install_downstream(
+    downstream: Callable[[type[IntervalTask]], Sequence[type[IntervalTask]]],
+) -> None:
+    """Let tasks ask the task graph what is built from them (:func:`downstream_of`)."""
+    global _downstream
+    _downstream = downstream
+
+
+def downstream_of(task: type[IntervalTask]) -> list[type[IntervalTask]]:
+    """The tasks built from ``task``'s rows, directly or not (``task`` itself excluded)."""
+    if _downstream is None:
+        raise RuntimeError("the task graph is not loaded (playstudio_luigi.tasks.graph)")
+    return [candidate for candidate in _downstream(task) if candidate is not task]
 
 
 def _lock_key(start: datetime) -> int:
@@ -226,6 +273,13 @@ class IntervalTask(luigi.Task):
         """Work done before the transaction opens (reading, parsing). Returns the payload."""
         return None
 
+    def exclusive_days(self, starts: Sequence[datetime], prepared: Any) -> set[datetime]:
+        """Days (midnights) whose change lock the write needs exclusively, beyond its own
+        shared ones: those where it changes rows filed under intervals it does not build,
+        as :meth:`prepare` found them. :meth:`write` checks again under the locks and raises
+        :class:`~playstudio_luigi.db.locks.ExclusiveDaysNeeded` for any day found since."""
+        return set()
+
     def write(
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
     ) -> Written:
@@ -277,18 +331,58 @@ class IntervalTask(luigi.Task):
         return f"{len(starts)} intervals from {starts[0]:%Y-%m-%d %H:%M}"
 
     def _run(self, run: TaskRun, starts: list[datetime]) -> dict[datetime, dict[str, Any]]:
-        now, lateness, family = intervals.utcnow(), config.allowed_lateness(), self.marker_family()
+        now, lateness = intervals.utcnow(), config.allowed_lateness()
         for start in starts:
             ensure_closed(self.window_of(start), now, lateness, self.get_task_family())
         label = self._label(starts)
         report_progress(self, f"{label}: reading", 0)
         prepared = self.prepare(starts)
         report_progress(self, f"{label}: writing", 50)
+        exclusive = set(self.exclusive_days(starts, prepared))
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                outcome = self._transact(run, starts, prepared, exclusive, label)
+                break
+            except ExclusiveDaysNeeded as needed:  # rolled back: again, with those days
+                exclusive |= needed.days
+                reason = str(needed)
+            except ConcurrentChangeError as conflict:
+                reason = str(conflict)
+            logger.info("%s: attempt %d rolled back (%s)", run.task_id, attempt, reason)
+        else:
+            raise LockContentionError(
+                f"{run.task_id}: rows outside its intervals changed under each of "
+                f"{TRANSACTION_ATTEMPTS} attempts ({reason}); nothing was written, rerun it"
+            )
+        if outcome is None:
+            return {}
+        written, totals, unready, needs, present = outcome
+        # After the commit: what an alert points at is in the warehouse when it arrives.
+        for notice in written.notices:
+            report(self.at(notice.interval_start), notice.event, notice.message, notice.error_type)
+        report_progress(self, f"{label}: done, {_summary(totals)}", 100)
+        if unready:  # a bulk run: the caller's next pass finds them pending again
+            logger.warning("%s", self._unready(unready, needs, present))
+        return written.details
+
+    def _transact(
+        self,
+        run: TaskRun,
+        starts: list[datetime],
+        prepared: Any,
+        exclusive: set[datetime],
+        label: str,
+    ) -> _Outcome | None:
+        """One try of the run's transaction (steps 1-4 of the module docstring); None when a
+        concurrent run had done everything."""
+        family = self.marker_family()
         try:
             with transaction() as connection, connection.cursor() as cursor:
                 needs = {start: self.upstream_markers(start) for start in starts}
                 upstream = [at for pairs in needs.values() for _, at in pairs]
-                lock_days_for_change(cursor, [*starts, *upstream], exclusive=False)
+                lock_days_for_change(
+                    cursor, [*starts, *upstream], exclusive=False, exclusive_moments=exclusive
+                )
                 lock_intervals(cursor, family, [_lock_key(start) for start in starts])
                 done = markers.completed_in_transaction(cursor, family, starts)
                 todo = [start for start in starts if start not in done]
@@ -302,7 +396,7 @@ class IntervalTask(luigi.Task):
                         raise UpstreamMissingError(self._unready(unready, needs, present))
                     logger.info("%s: already completed by a concurrent run", run.task_id)
                     run.record(cursor, "skipped")
-                    return {}
+                    return None
                 written = self.write(cursor, todo, prepared)
                 totals = _totals(written.details)
                 if len(todo) > 1:
@@ -321,13 +415,7 @@ class IntervalTask(luigi.Task):
                 judged = failure.interval_starts or starts
                 self.record_checks(cursor, failure.results, run.task_id, judged)
             raise
-        # After the commit: what an alert points at is in the warehouse when it arrives.
-        for notice in written.notices:
-            report(self.at(notice.interval_start), notice.event, notice.message, notice.error_type)
-        report_progress(self, f"{label}: done, {_summary(totals)}", 100)
-        if unready:  # a bulk run: the caller's next pass finds them pending again
-            logger.warning("%s", self._unready(unready, needs, present))
-        return written.details
+        return written, totals, unready, needs, present
 
     def upstream_markers(self, start: datetime) -> list[tuple[str, datetime]]:
         """The (marker family, interval start) pairs the interval at ``start`` is built from."""

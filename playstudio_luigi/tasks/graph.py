@@ -26,7 +26,7 @@ from functools import cached_property
 
 from playstudio_luigi.db import markers
 from playstudio_luigi.intervals import ONE_HOUR
-from playstudio_luigi.tasks.base import IntervalTask
+from playstudio_luigi.tasks.base import IntervalTask, install_downstream
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
 from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins, ExtractTask
 from playstudio_luigi.tasks.gold import GoldAggregate
@@ -173,3 +173,7 @@ def extended(*tasks: type[IntervalTask]) -> Iterator[TaskGraph]:
 def complete_hours(hours: Sequence[datetime]) -> set[datetime]:
     """Which of ``hours`` are complete in the graph in force (:meth:`TaskGraph.complete_hours`)."""
     return current().complete_hours(hours)
+
+
+# Tasks that change rows of intervals other than their own remove what was built from them.
+install_downstream(lambda task: current().downstream([task]))

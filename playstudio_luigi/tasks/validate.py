@@ -58,7 +58,7 @@ def read_staged(
         render(
             "staging/select_batch.sql",
             table=layout.staging_table,
-            value_columns=layout.staged_value_columns,
+            value_columns=layout.value_fields,
         ),
         {"starts": list(starts)},
     )

@@ -46,6 +46,14 @@ BREAKERS = {
     "silver_purchases.reconciles_with_bronze": [
         f"delete from silver.silver_purchases where transaction_id = '{T1}'"
     ],
+    "silver_purchases.conflicting_duplicates": [
+        # a later copy of T1 in another file, with another revenue (a warning, not an error)
+        "insert into bronze.bronze_purchases (interval_start, event_time, user_id, revenue,"
+        " transaction_id, source_path, source_sha256, source_sheet, source_row, extracted_at)"
+        " select interval_start, event_time + interval '1 second', user_id, 'PriceInUSD=9.99',"
+        " transaction_id, 'other.csv', source_sha256, source_sheet, 99, extracted_at"
+        f" from bronze.bronze_purchases where transaction_id = '{T1}'"
+    ],
     "silver_spins_hourly.unique_key": [
         "alter table silver.silver_spins_hourly drop constraint silver_spins_hourly_pkey",
         "insert into silver.silver_spins_hourly select * from silver.silver_spins_hourly",

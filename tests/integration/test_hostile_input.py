@@ -1,5 +1,6 @@
 """A hostile export: every kind of bad row is quarantined with its reasons, every good row
-reaches gold, and for every interval source rows = loaded + quarantined."""
+reaches gold, and for every interval source rows = loaded + quarantined. A conflicting
+duplicate is a valid row: it stays in bronze, silver keeps the first copy, a warning says so."""
 
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=99999", tx(9009)],
         [HOUR + timedelta(minutes=3), "U1", "PriceInUSD=1.999", tx(9010)],
         # 1514: an exact duplicate of row 2 (loaded, deduplicated), then a conflicting one
+        # (loaded to bronze, left out of silver, reported by a warn check)
         [HOUR, "U0", "PriceInUSD=1.00", tx(0)],
         [HOUR + timedelta(minutes=7), "U9", "PriceInUSD=5.00", tx(0)],
         # 1516: a row without a readable date: no interval, quarantined once
@@ -118,13 +120,6 @@ def test_hostile_workbook(db, hostile):
                 "with at most 2 decimals"
             ],
         ),
-        ("Purchases", 1515): (
-            i5,
-            [
-                f"transaction_id '{tx(0)}' conflicts with row 2: same id, different "
-                "content; the first occurrence wins"
-            ],
-        ),
         ("Purchases", 1516): (
             None,
             ['date: expected an Excel datetime, found String("yesterday")'],
@@ -166,6 +161,32 @@ def test_hostile_workbook(db, hostile):
         assert cursor.fetchone() == ("DE", 3)
         cursor.execute("select user_id from bronze.bronze_purchases where source_row = 1507")
         assert cursor.fetchone() == ("  PADDED1 ",), "bronze keeps the source value verbatim"
+
+    # The conflicting duplicate: in bronze (its interval's), not in silver, reported.
+    i5 = HOUR + timedelta(minutes=5)
+    assert (
+        table_rows(db, "bronze.bronze_purchases", ["interval_start", "source_row"]).count(
+            (i5, 1515)
+        )
+        == 1
+    )
+    copy = table_rows(
+        db, "silver.silver_purchases", ["transaction_id", "source_row", "source_copies"]
+    )
+    assert (tx(0), 2, 2) in copy  # row 2 and its exact copy 1514
+    with db.cursor() as cursor:
+        # Reported by whichever of the two intervals ran once both copies were in bronze.
+        cursor.execute(
+            "select severity, failing_rows, sample from ops.check_results"
+            " where check_name = 'conflicting_duplicates' and status = 'fail'"
+        )
+        failed = cursor.fetchall()
+    assert failed
+    for severity, failing, sample in failed:
+        assert (severity, failing) == ("warn", 1)
+        assert (sample[0]["source_row"], sample[0]["winner_source_row"]) == (1515, 2)
+        assert sample[0]["revenue"] == "PriceInUSD=5.00"
+        assert sample[0]["winner_revenue"] == "PriceInUSD=1.00"
 
 
 def test_undated_rows_are_quarantined_once_per_version(db, hostile):

@@ -174,8 +174,17 @@ def test_ae1e6ff_warehouse_is_migrated_keeping_every_row(warehouse, fresh_databa
     added = {"ops.check_results": ["interval_starts"]}  # by 0003_check_interval_starts
     catalog = {table: after.pop(table) for table in CATALOG_TABLES}  # by 0004_source_catalog
     assert catalog["ops.source_files"][:2] == ["source", "path"]
-    assert after == {table: [*names, *added.get(table, [])] for table, names in columns.items()}
-    assert _contents(connection, columns) == dumped
+    # by 0005_conflicts_in_silver: conflicts are decided in silver, the staged column is gone
+    dropped = {"staging.extract_purchases": ["conflicts_with_row"]}
+    kept = {
+        table: [name for name in names if name not in dropped.get(table, [])]
+        for table, names in columns.items()
+    }
+    assert after == {table: [*names, *added.get(table, [])] for table, names in kept.items()}
+    assert _contents(connection, kept) == {
+        table: rows if table not in dropped else _without(rows, columns[table], dropped[table])
+        for table, rows in dumped.items()
+    }
     comment = "select col_description('ops.check_results'::regclass, 6)"
     assert _query(connection, comment) == [("Check name (see playstudio_luigi.quality.checks).",)]
 
@@ -198,6 +207,14 @@ def test_ae1e6ff_warehouse_is_migrated_keeping_every_row(warehouse, fresh_databa
     for table, rows in upgraded.items():
         assert len(rows) > 0, table
         assert rows == fresh[table], table
+
+
+def _without(rows: list[tuple], names: list[str], dropped: list[str]) -> list[tuple]:
+    """``rows`` (of columns ``names``) without the ``dropped`` columns, sorted as
+    :func:`testing.table_rows` sorts."""
+    keep = [index for index, name in enumerate(names) if name not in dropped]
+    projected = [tuple(row[index] for index in keep) for row in rows]
+    return sorted(projected, key=lambda row: tuple((v is None, str(v)) for v in row))
 
 
 def _layer_contents(connection: psycopg2.extensions.connection) -> dict[str, list[tuple]]:
@@ -223,10 +240,10 @@ def test_v1_warehouse_is_migrated_keeping_every_row(warehouse):
     connection = db_connection.connect()
     connection.autocommit = True
     assert _applied(connection) == EVERY_MIGRATION
-    assert _contents(connection, v1_columns) == v1_rows
+    assert _contents(connection, v1_columns) == v1_rows  # v1 staged no conflict column
     columns = _columns(connection)
     assert columns["ops.quarantine"][0] == "quarantine_id"
-    assert "conflicts_with_row" in columns["staging.extract_purchases"]
+    assert "conflicts_with_row" not in columns["staging.extract_purchases"]  # 0005
     assert {"ops.interval_loads", "ops.check_results", "ops.task_runs"} <= set(columns)
     assert "ops.schema_version" not in columns
     # Surrogate keys assigned in quarantine order; the v1 key is gone.
@@ -238,9 +255,6 @@ def test_v1_warehouse_is_migrated_keeping_every_row(warehouse):
         " where conrelid = 'ops.quarantine'::regclass and contype = 'p'",
     )
     assert primary_key == [("PRIMARY KEY (quarantine_id)",)]
-    assert _query(connection, "select count(conflicts_with_row) from staging.extract_purchases")[
-        0
-    ] == (0,)
     with pytest.raises(psycopg2.errors.CheckViolation):
         _query(
             connection,

@@ -58,23 +58,43 @@ def test_model_is_pure(template: str):
     assert body == body.lower(), "lowercase SQL"
 
 
-def test_materialisation_deletes_intervals_then_inserts_by_name():
-    statement = models.SILVER_PURCHASES.render()
-    assert statement.index('delete from "silver"."silver_purchases"') < statement.index(
-        'insert into "silver"."silver_purchases"'
+def test_materialisation_by_interval_deletes_intervals_then_inserts_by_name():
+    statement = models.SILVER_SPINS.render()
+    assert statement.index('delete from "silver"."silver_spins_hourly"') < statement.index(
+        'insert into "silver"."silver_spins_hourly"'
     )
-    assert 'where "interval_start" = any(%(starts)s::timestamp[]);' in statement
-    assert 'on conflict ("transaction_id") do update' in statement
-    assert (
-        '(excluded."event_time", excluded."source_row")\n'
-        '        < (current."event_time", current."source_row")'
-    ) in statement
-    assert '"transaction_id" = excluded' not in statement  # the key itself is never updated
+    assert 'where "app_hour" = any(%(hours)s::timestamp[]);' in statement
     assert models.GOLD.render().rstrip().endswith('returning "app_hour"')
     for model in models.MODELS:
+        if model.by_key is not None:
+            with pytest.raises(ValueError, match="by key"):
+                model.render()
+            continue
         rendered = model.render()
-        assert ("on conflict" in rendered) == (model.on_conflict is not None)
+        assert "on conflict" not in rendered
         assert ("returning" in rendered) == bool(model.returning)
+
+
+def test_materialisation_by_key_stages_then_applies_only_what_differs():
+    model = models.SILVER_PURCHASES
+    assert model.by_key == models.ByKey(key="transaction_id", touched="loaded_at")
+    staged = '"pg_temp"."silver_purchases_changes"'
+    stage = model.render_by_key("stage.sql")
+    assert f"create temporary table {staged} on commit drop as" in stage
+    # the target's rows of the model's keys, wherever filed, and those of the intervals
+    assert 'join model on model."transaction_id" = target."transaction_id"' in stage
+    assert 'where target."interval_start" = any(%(starts)s::timestamp[])' in stage
+    assert "is distinct from" in stage  # equal rows are not rewritten
+    apply = model.render_by_key("apply.sql")
+    assert apply.count(staged) == 3
+    assert 'on conflict ("transaction_id") do nothing' in apply
+    assert '"transaction_id" = changes."transaction_id",' not in apply  # the key never changes
+    assert '"loaded_at" = now()' in apply
+    summary = model.render_by_key("summary.sql", staged_only=True)
+    assert f"select * from {staged}" in summary and "with model as" not in summary
+    assert "with model as" in model.render_by_key("summary.sql", staged_only=False)
+    with pytest.raises(ValueError, match="by interval"):
+        models.GOLD.render_by_key("apply.sql")
 
 
 def test_identifiers_are_quoted():

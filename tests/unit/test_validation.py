@@ -28,9 +28,8 @@ PURCHASE_COLUMNS = ["source_row", "event_time", "user_id", "revenue", "transacti
 SPIN_COLUMNS = ["source_row", "event_time", "user_id", "country", "total_spins"]
 
 
-def purchases(*rows, conflicts=None):
+def purchases(*rows):
     frame = pd.DataFrame([r[:5] for r in rows], columns=PURCHASE_COLUMNS)
-    frame["conflicts_with_row"] = conflicts or [None] * len(rows)
     frame["cell_errors"] = [r[5] if len(r) > 5 else None for r in rows]
     return frame
 
@@ -110,18 +109,14 @@ def test_padded_and_non_ascii_ids_are_valid():
     assert rejected(batch) == {}
 
 
-def test_conflicting_duplicate_is_rejected_with_the_winning_row():
+def test_a_conflicting_duplicate_is_a_valid_row():
+    # Decided in silver over everything loaded (tests/integration/test_conflicting_duplicates.py),
+    # not by validation of one batch: both copies are accepted.
     batch = purchases(
         (2, dt(2022, 4, 1, 22), "U1", "PriceInUSD=1.00", UUID),
         (3, dt(2022, 4, 1, 22, 1), "U2", "PriceInUSD=9.99", UUID),
-        conflicts=[None, 2],
     )
-    assert rejected(batch) == {
-        3: [
-            f"transaction_id '{UUID}' conflicts with row 2: same id, different content; "
-            "the first occurrence wins"
-        ]
-    }
+    assert rejected(batch) == {}
 
 
 def test_cell_errors_from_the_reader_reject_the_row():

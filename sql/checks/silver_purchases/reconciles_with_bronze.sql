@@ -1,7 +1,9 @@
 -- severity: error
 -- description: every bronze transaction is in silver, and silver holds nothing else
--- Every transaction loaded to bronze for the interval is in silver (here, or under an earlier
--- interval when that occurrence came first), and silver holds nothing bronze did not.
+-- Every transaction loaded to bronze for the interval is in silver: under this interval, or
+-- under another one when its first copy lies there (conflicting duplicates loaded here are
+-- in silver as that first copy). And every silver row filed under the interval is a
+-- transaction of the interval's bronze.
 with bronze_ids as (
     select distinct lower(btrim(transaction_id)) as transaction_id
     from bronze.bronze_purchases
