@@ -29,26 +29,14 @@ from playstudio_luigi import (
     ValidateSpins,
     config,
 )
-from playstudio_luigi.db import markers
+from playstudio_luigi.db import markers, models
 from playstudio_luigi.db.connection import transaction
 from playstudio_luigi.intervals import FIVE_MINUTES, five_minute_starts, floor_to
 from playstudio_luigi.operations.invalidate import forget_markers
 from playstudio_luigi.testing import table_rows
 
-#: Silver's columns that carry the decision (all but the written-at time).
-SILVER_COLUMNS = (
-    "transaction_id",
-    "event_time",
-    "app_hour",
-    "interval_start",
-    "user_id",
-    "revenue",
-    "source_path",
-    "source_sha256",
-    "source_sheet",
-    "source_row",
-    "source_copies",
-)
+#: Silver's columns that carry the decision (the model's: all but the written-at time).
+SILVER_COLUMNS = models.SILVER_PURCHASES.columns
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import pytest
 from faults import day_export, scratch_database
 from hypothesis import HealthCheck, settings
 from servers import remove_server
+from webhook_server import FakeSlack
 
 from playstudio_luigi import config
 from playstudio_luigi.db import connection as db_connection
@@ -128,3 +129,12 @@ def embedded_server() -> Iterator[EmbeddedServer]:
     with ExitStack() as cleanup:
         for server in servers:
             cleanup.callback(remove_server, server)
+
+
+@pytest.fixture
+def slack_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
+    """A real local HTTP server standing in for Slack, ``PLAYSTUDIO_SLACK_WEBHOOK_URL`` set
+    to it; ``.payloads`` holds what it received."""
+    with FakeSlack().running() as fake:
+        monkeypatch.setenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", fake.url)
+        yield fake

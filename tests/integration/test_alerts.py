@@ -27,13 +27,6 @@ UUID = tx(1)
 
 
 @pytest.fixture
-def slack_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
-    with FakeSlack().running() as fake:
-        monkeypatch.setenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", fake.url)
-        yield fake
-
-
-@pytest.fixture
 def slack_settings() -> Iterator[callable]:
     config = luigi.configuration.get_config()
     changed: list[str] = []

@@ -55,13 +55,6 @@ def all_text(payload: dict) -> str:
 
 
 @pytest.fixture
-def slack_hook(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
-    with FakeSlack().running() as fake:
-        monkeypatch.setenv("PLAYSTUDIO_SLACK_WEBHOOK_URL", fake.url)
-        yield fake
-
-
-@pytest.fixture
 def settings() -> Iterator[callable]:
     """``settings(section, key=value, ...)`` in Luigi's config for this test only."""
     parser = luigi.configuration.get_config()
