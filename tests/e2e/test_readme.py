@@ -82,7 +82,9 @@ def test_every_readme_command_is_run_or_accounted_for():
     assert len(lines) > 20, "the README's bash blocks were not found"
     runnable = [line for line in lines if why_not_run(line) is None]
     for line in runnable:
-        assert line.startswith(("playstudio-luigi ", "export PLAYSTUDIO_SOURCE=")), (
+        assert line.startswith(
+            ("playstudio-luigi ", "export PLAYSTUDIO_SOURCE=", "PLAYSTUDIO_SOURCE=")
+        ), (
             f"README line neither run by test_readme_blocks_run_as_written nor listed in "
             f"NOT_RUN_HERE: {line}"
         )
@@ -111,6 +113,9 @@ def test_readme_blocks_run_as_written(tmp_path: Path, embedded_server):
     assert "gold.aggregated_final_table:" in result.stdout
     assert (work / "site" / "index.html").is_file()
     assert (work / "sample.xlsx").is_file()
+    # the live-feed example: a folder of exports, loaded as far as the exports cover it
+    assert len(list((work / "feed").rglob("*.*"))) == 39
+    assert "waiting for the export: 2 of 4 hour(s) not loaded, 2023-01-01T02" in result.stderr
     assert not (work / ".playstudio").exists(), "the warehouse is the user's, not the folder's"
     assert (home / ".playstudio").is_dir()
 
