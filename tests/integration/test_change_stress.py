@@ -29,6 +29,7 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -45,8 +46,10 @@ from faults import (
     connected,
     differences,
     run_cli,
+    scratch_cwd,
     scratch_database,
     snapshot,
+    without_hashes,
 )
 from source_rows import tx
 
@@ -364,7 +367,19 @@ def test_every_change_operation_at_once_ends_equal_to_one_clean_run(
         for args in (cli("reconcile", *SPAN), cli("backfill", *SPAN)):
             outcome = run_cli(args, envs[0])
             assert outcome.returncode == 0, "\n".join([*story, outcome.stderr[-3000:]])
+        # Nothing left that differs from the source now (an interval whose rows are the same in
+        # a newer version of its file keeps naming the version it was loaded from: compared
+        # without the hashes, everything else equal to a clean run).
+        again = subprocess.run(
+            cli("reconcile", *SPAN),
+            env=envs[0],
+            cwd=scratch_cwd(envs[0]),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert again.returncode == 0 and " 0 changed" in again.stdout, again.stdout[-2000:]
         with connected(dsn) as connection:
             assert broken_invariants(connection) == {}, "\n".join(story)
-            found = differences(snapshot(connection), clean_final)
+            found = differences(without_hashes(snapshot(connection)), without_hashes(clean_final))
             assert found == {}, "\n".join([*story, *(f"{t}: {d}" for t, d in found.items())])

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 from faults import (
-    SNAPSHOT_COLUMNS,
     clean_run,
     cli,
     cli_env,
@@ -29,6 +28,7 @@ from faults import (
     run_cli,
     scratch_database,
     snapshot,
+    without_hashes,
 )
 from workbook_edits import (
     H0,
@@ -126,15 +126,6 @@ def undamaged(loaded, clean, pg_admin_url, tmp_path_factory) -> dict:
             rows = snapshot(connection)
     assert differences(without_hashes(rows), without_hashes(clean)) == {}
     return rows
-
-
-def without_hashes(rows: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
-    """A snapshot without its ``source_sha256`` columns."""
-    out = {}
-    for table, columns in SNAPSHOT_COLUMNS.items():
-        keep = [i for i, column in enumerate(columns) if column != "source_sha256"]
-        out[table] = sorted(tuple(row[i] for i in keep) for row in rows[table])
-    return out
 
 
 def _damages(exports: tuple[Path, Path], root: Path) -> dict[str, Callable[[], Path]]:
