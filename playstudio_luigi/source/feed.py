@@ -73,13 +73,7 @@ def list_exports(spec: str | os.PathLike[str]) -> list[ExportFile]:
                 found.extend(_stat(name))
         return sorted(found, key=lambda f: f.path)
     if os.path.isdir(spec):
-        found = []
-        for folder, subfolders, names in os.walk(spec):
-            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-            for name in names:
-                if _is_export_name(name):
-                    found.extend(_stat(os.path.join(folder, name)))
-        return sorted(found, key=lambda f: f.path)
+        return sorted(_walk(spec), key=lambda f: f.path)
     try:
         stat = os.stat(spec)
     except OSError as exc:
@@ -89,6 +83,28 @@ def list_exports(spec: str | os.PathLike[str]) -> list[ExportFile]:
             f"{spec}: not a supported export file (supported: {', '.join(SUPPORTED_SUFFIXES)})"
         )
     return [ExportFile.of(os.path.abspath(spec), stat)]
+
+
+def _walk(folder: str) -> list[ExportFile]:
+    """Every export file below ``folder``, hidden folders and files left out: one ``stat``
+    per file (``scandir`` tells files from folders without one)."""
+    found, pending = [], [os.path.abspath(folder)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except FileNotFoundError:  # removed while listed
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(entry.path)
+            elif _is_export_name(entry.name) and entry.is_file():
+                try:
+                    found.append(ExportFile.of(entry.path, entry.stat()))
+                except FileNotFoundError:
+                    continue
+    return found
 
 
 def _stat(path: str) -> list[ExportFile]:

@@ -35,6 +35,10 @@ from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, IntervalTask, 
 logger = logging.getLogger("luigi-interface")
 
 
+#: A listing this recent serves the extract of the same run (see ``catalog.sync``).
+RUN_LISTING_SECS = 5.0
+
+
 class WaitingForExportError(IntervalNotClosedError):
     """The source does not cover the interval yet (DESIGN 3.3): nothing was loaded for it."""
 
@@ -105,7 +109,7 @@ class ExtractTask(IntervalTask):
         return SourceCovers(sheet=self.layout.kind, start=self.window.start)
 
     def prepare(self, starts: Sequence[datetime]) -> Extracted:
-        found = catalog.sync()
+        found = catalog.sync(reuse_within=RUN_LISTING_SECS)
         if found.single_file:
             problem = _single_file_problem(found, self.layout)
             if problem is not None:
@@ -221,9 +225,12 @@ class SourceCoverage(luigi.LocalTarget):
         try:
             lateness = config.allowed_lateness()
             # Luigi asks this of every interval of a graph: "covered" from a catalog listed a
-            # few seconds ago stands (the extract checks again on a fresh listing before it
-            # reads); "not covered" is asked of a fresh listing, so a new export counts at once.
-            if catalog.sync(reuse_within=5.0).covers(self.layout, self.window, lateness):
+            # few seconds ago stands (the extract reads through that listing, checking each
+            # file it reads); "not covered" is asked of a fresh listing, so a new export
+            # counts at once.
+            if catalog.sync(reuse_within=RUN_LISTING_SECS).covers(
+                self.layout, self.window, lateness
+            ):
                 return True
             return catalog.sync().covers(self.layout, self.window, lateness)
         except (SourceFormatError, config.ConfigurationError):
@@ -259,7 +266,7 @@ class SourceCovers(luigi.ExternalTask):
         return SourceCoverage(self.layout, self.window)
 
     def waiting_message(self) -> str:
-        found = catalog.sync(reuse_within=5.0)
+        found = catalog.sync(reuse_within=RUN_LISTING_SECS)
         return found.waiting_message(self.layout, [self.window], config.allowed_lateness())
 
 
