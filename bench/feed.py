@@ -267,6 +267,8 @@ def measure_in_child(name: str, arguments: list[str]) -> dict:
         sheet = fastexcel.read_excel(arguments[0]).load_sheet("Purchases", dtypes=PURCHASES_DTYPES)
         rows = sheet.to_arrow().num_rows
         return {"seconds": time.perf_counter() - started, "rows": rows}
+    if name == "parts":
+        return {"steps": parse_parts(Path(arguments[0]), rounds=3)}
     if name == "sync":
         from playstudio_luigi.source import catalog
 
@@ -280,6 +282,58 @@ def measure_in_child(name: str, arguments: list[str]) -> dict:
             "files": len(list_exports(os.environ["PLAYSTUDIO_SOURCE"])),
         }
     raise SystemExit(f"unknown measurement {name!r}")
+
+
+def parse_parts(path: Path, rounds: int) -> dict[str, list[float]]:
+    """Seconds of each step of indexing one workbook version, in this process, the steps
+    alternating forward and backward round by round."""
+    import hashlib
+
+    import fastexcel
+
+    from playstudio_luigi.source.bounds import check_sheet_bounds
+    from playstudio_luigi.source.reader import check_archive, read_sheet
+    from playstudio_luigi.source.schema import PURCHASES, SPINS
+    from playstudio_luigi.source.versions import conflicting_duplicates, read_source
+
+    data = path.read_bytes()
+    columns = list(PURCHASES_DTYPES)
+    purchases = read_sheet(path, PURCHASES, data)
+    steps = {
+        "fastexcel read of Purchases (the baseline)": lambda: (
+            fastexcel.read_excel(path).load_sheet("Purchases", dtypes=PURCHASES_DTYPES).to_arrow()
+        ),
+        "fastexcel header only, load_sheet(n_rows=0) (read_sheet does this first)": lambda: (
+            fastexcel.read_excel(data).load_sheet("Purchases", n_rows=0)
+        ),
+        "fastexcel with read_sheet's options (use_columns, whitespace_as_null, errors)": (
+            lambda: (
+                fastexcel.read_excel(data)
+                .load_sheet(
+                    "Purchases",
+                    use_columns=columns,
+                    dtypes=PURCHASES_DTYPES,
+                    whitespace_as_null=True,
+                )
+                .to_arrow_with_errors()
+            )
+        ),
+        "read the bytes + SHA-256": lambda: hashlib.sha256(read_source(path)).hexdigest(),
+        "bounds pre-scan of Purchases (check_sheet_bounds)": lambda: check_sheet_bounds(
+            path, "Purchases", data
+        ),
+        "zip CRC check (check_archive)": lambda: check_archive(path, "Purchases", data),
+        "read_sheet(Purchases), all of it": lambda: read_sheet(path, PURCHASES, data),
+        "read_sheet(Spins Hourly), all of it": lambda: read_sheet(path, SPINS, data),
+        "conflicting_duplicates(Purchases)": lambda: conflicting_duplicates(purchases),
+    }
+    found: dict[str, list[float]] = {label: [] for label in steps}
+    for round_number in range(rounds):
+        for label in list(steps) if round_number % 2 == 0 else list(steps)[::-1]:
+            started = time.perf_counter()
+            steps[label]()
+            found[label].append(time.perf_counter() - started)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -511,7 +565,9 @@ def bench_workbook(bench: Bench, args: argparse.Namespace) -> dict:
     command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "luigi"]
     command += cron_five_minute(interval)[1:]
     profiled = bench.run(command, env, "profiled 5-minute cron")
+    parts = bench.run(helper("parts", str(source)), env, "steps of one parse")
     return {
+        "parts": parts.extra["steps"],
         "purchases": args.purchases,
         "bytes": source.stat().st_size,
         "write_seconds": written,
@@ -598,7 +654,9 @@ def _spread(runs: list[dict], key: str) -> str:
     return f"{min(values):.2f}-{max(values):.2f}"
 
 
-def _row(label: str, runs: list[dict], base: float | None = None) -> str:
+def _row(
+    label: str, runs: list[dict], base: float | None = None, cpu_base: float | None = None
+) -> str:
     wall = _median(runs, "wall")
     inside = [r["extra"]["seconds"] for r in runs if "seconds" in r.get("extra", {})]
     if inside:
@@ -615,6 +673,8 @@ def _row(label: str, runs: list[dict], base: float | None = None) -> str:
     ]
     if base is not None:
         cells.append(f"{wall / base:.2f}x")
+    if cpu_base is not None:
+        cells.append(f"{_median(runs, 'cpu') / cpu_base:.2f}x")
     return "| " + " | ".join(cells) + " |"
 
 
@@ -645,14 +705,15 @@ def render(args: argparse.Namespace, results: dict) -> str:
             f"\n**Cron run when a new 5-minute export arrives, by history** (about "
             f"{args.per_interval} purchases per 5 minutes; the first {args.five_minute_runs} "
             "5-minute intervals of each new hour, then the hourly run):\n",
-            HEADER + " vs smallest |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            HEADER + " wall vs smallest | CPU vs smallest |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for kind, label in (("five", "FiveMinutePipeline"), ("hourly", "HourlyPipeline")):
             base = _median(sizes[smallest][kind], "wall")
+            cpu_base = _median(sizes[smallest][kind], "cpu")
             for hours, found in sizes.items():
                 name = f"{label}, {hours} h history ({found['files']:,} files)"
-                lines.append(_row(name, found[kind], base))
+                lines.append(_row(name, found[kind], base, cpu_base))
         lines.append(
             "\nSetup: "
             + ", ".join(
@@ -692,6 +753,20 @@ def render(args: argparse.Namespace, results: dict) -> str:
                 f"| {label} | {seconds:.2f} | {seconds / profiled['total']:.0%} |"
                 for label, seconds in profiled["named"].items()
             ),
+        ]
+        if "parts" in found:
+            lines += [
+                "\nThe steps of indexing that version, each alone in one process (median of 3, "
+                "alternating; `--measure parts`):\n",
+                "| step | seconds (median) | spread |",
+                "|---|---:|---:|",
+                *(
+                    f"| {label} | {statistics.median(values):.2f} | "
+                    f"{min(values):.2f}-{max(values):.2f} |"
+                    for label, values in found["parts"].items()
+                ),
+            ]
+        lines += [
             "\nTop package functions by cumulative time:\n",
             "| function | seconds |",
             "|---|---:|",
@@ -780,6 +855,12 @@ def parser() -> argparse.ArgumentParser:
         help="work folder (default: a new temporary one, removed unless --keep)",
     )
     described.add_argument("--keep", action="store_true", help="keep the work folder")
+    described.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="only render the report of earlier raw results (give the options they ran with)",
+    )
     described.add_argument("--measure", help=argparse.SUPPRESS)
     described.add_argument("measure_arguments", nargs="*", help=argparse.SUPPRESS)
     return described
@@ -807,6 +888,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     args.argv = argv
     _defaults(args)
+    if args.render is not None:
+        args.argv = [a for a in argv if a != "--render" and a != str(args.render)]
+        report = render(args, json.loads(args.render.read_text()))
+        print(report)
+        if args.out is not None:
+            with open(args.out, "a") as handle:
+                handle.write(report)
+        return
     chosen = args.bench or list(BENCHES)
     work = args.work or Path(tempfile.mkdtemp(prefix="playstudio-feedbench-"))
     work.mkdir(parents=True, exist_ok=True)
