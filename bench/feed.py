@@ -290,10 +290,8 @@ def measure_in_child(name: str, arguments: list[str]) -> dict:
         from playstudio_luigi.source.feed import list_exports
 
         started = time.perf_counter()
-        return {
-            "seconds": time.perf_counter() - started,
-            "files": len(list_exports(os.environ["PLAYSTUDIO_SOURCE"])),
-        }
+        files = len(list_exports(os.environ["PLAYSTUDIO_SOURCE"]))
+        return {"seconds": time.perf_counter() - started, "files": files}
     raise SystemExit(f"unknown measurement {name!r}")
 
 
