@@ -209,9 +209,9 @@ class ExtractTask(IntervalTask):
 
 
 class SourceCoverage(luigi.LocalTarget):
-    """ "The source covers ``window`` of ``layout``'s sheet", as a target on the source's path
-    (so ``luigi-deps`` names the source): it exists once the sheet's watermark has passed the
-    window's end plus the allowed lateness (DESIGN 3.3)."""
+    """Whether the source covers ``window`` of ``layout``'s sheet, as a target on the source's
+    path (so ``luigi-deps`` names the source): it exists once the sheet's watermark has passed
+    the window's end plus the allowed lateness (DESIGN 3.3)."""
 
     def __init__(self, layout: SheetLayout, window: Interval) -> None:
         try:
