@@ -353,11 +353,9 @@ def sync(spec: str | None = None, *, reuse_within: float = 0.0) -> Catalog:
     """List the source, index what is new or changed, and return the catalog of its files.
 
     ``reuse_within`` (seconds): a catalog this process finished syncing that recently is returned
-    without listing again: one listing serves a whole cron run (Luigi's completeness checks and
-    the extract), where a year of 5-minute files costs ~0.4 s of ``stat`` per listing. That is
-    safe: a watermark only moves forward, a file the run reads is checked to be the version
-    the catalog names (:meth:`Catalog.check_current`), and a file added seconds after the
-    listing is late data, which changes the interval's fingerprint for ``reconcile``.
+    without listing again. Only for questions where an older answer errs on the safe side
+    (Luigi's completeness checks: is this interval covered yet? a watermark only moves
+    forward); a task reading rows lists afresh, so it reads the files there now.
     """
     spec = spec or source_spec()
     memo_key = (spec, database_url())  # another warehouse has another catalog

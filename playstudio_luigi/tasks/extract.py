@@ -35,7 +35,7 @@ from playstudio_luigi.tasks.base import FiveMinuteTask, HourTask, IntervalTask, 
 logger = logging.getLogger("luigi-interface")
 
 
-#: A listing this recent serves the extract of the same run (see ``catalog.sync``).
+#: A listing this recent answers the completeness checks of a run (see ``catalog.sync``).
 RUN_LISTING_SECS = 5.0
 
 
@@ -109,7 +109,9 @@ class ExtractTask(IntervalTask):
         return SourceCovers(sheet=self.layout.kind, start=self.window.start)
 
     def prepare(self, starts: Sequence[datetime]) -> Extracted:
-        found = catalog.sync(reuse_within=RUN_LISTING_SECS)
+        # A fresh listing: the rows read must be those of the files there now (an export
+        # written seconds ago must not be read as the previous version's, or missed).
+        found = catalog.sync()
         if found.single_file:
             problem = _single_file_problem(found, self.layout)
             if problem is not None:
@@ -225,9 +227,8 @@ class SourceCoverage(luigi.LocalTarget):
         try:
             lateness = config.allowed_lateness()
             # Luigi asks this of every interval of a graph: "covered" from a catalog listed a
-            # few seconds ago stands (the extract reads through that listing, checking each
-            # file it reads); "not covered" is asked of a fresh listing, so a new export
-            # counts at once.
+            # few seconds ago stands (the extract lists again before it reads); "not covered"
+            # is asked of a fresh listing, so a new export counts at once.
             if catalog.sync(reuse_within=RUN_LISTING_SECS).covers(
                 self.layout, self.window, lateness
             ):
