@@ -175,7 +175,7 @@ def run_backfill(
 def waiting_hours(found: catalog.Catalog, hours: Sequence[datetime]) -> list[datetime]:
     """The hours the source does not cover yet (some sheet's watermark is short of them)."""
     lateness = config.allowed_lateness()
-    layouts = [task.source_layout for task in graph.current().extracts()]
+    layouts = graph.current().source_layouts()
     return [
         hour
         for hour in hours
@@ -187,7 +187,7 @@ def waiting_hours(found: catalog.Catalog, hours: Sequence[datetime]) -> list[dat
 
 def waiting_note(found: catalog.Catalog, waiting: Sequence[datetime], total: int) -> str:
     """One line: how many hours of a backfill wait for the export, and why."""
-    layouts = [task.source_layout for task in graph.current().extracts()]
+    layouts = graph.current().source_layouts()
     why = "; ".join(f"{sheet.name}: {found.watermark(sheet).describe()}" for sheet in layouts)
     return (
         f"waiting for the export: {len(waiting)} of {total} hour(s) not loaded, "

@@ -249,22 +249,22 @@ class IntervalTask(luigi.Task):
             return values
         found = catalog.sync()
         lateness = config.allowed_lateness()
-        waiting: dict[str, list[Interval]] = {}
-        for value in pending:
-            window = task_cls.window_of(starts[value])
-            for layout in task_cls.source_layouts():
-                if not found.covers(layout, window, lateness):
-                    waiting.setdefault(layout.kind, []).append(window)
-        waits = {window.start for windows in waiting.values() for window in windows}
-        for kind, windows in waiting.items():
-            layout = next(sheet for sheet in task_cls.source_layouts() if sheet.kind == kind)
-            logger.warning(
-                "%s: %d of %d pending intervals wait for the export; %s",
-                task_cls.get_task_family(),
-                len({w.start for w in windows}),
-                len(pending),
-                found.waiting_message(layout, windows, lateness),
-            )
+        waits: set[datetime] = set()
+        for layout in task_cls.source_layouts():
+            windows = [
+                task_cls.window_of(starts[value])
+                for value in pending
+                if not found.covers(layout, task_cls.window_of(starts[value]), lateness)
+            ]
+            if windows:
+                waits.update(window.start for window in windows)
+                logger.warning(
+                    "%s: %d of %d pending intervals wait for the export; %s",
+                    task_cls.get_task_family(),
+                    len(windows),
+                    len(pending),
+                    found.waiting_message(layout, windows, lateness),
+                )
         return [value for value in values if starts[value] in done or starts[value] in waits]
 
     # Hooks: each covers a sorted list of interval starts ---------------------------------

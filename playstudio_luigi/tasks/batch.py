@@ -111,7 +111,7 @@ class DayPipeline(luigi.Task):
         if not pending:
             return values
         found, lateness = catalog.sync(), config.allowed_lateness()
-        layouts = [task.source_layout for task in graph.current().extracts()]
+        layouts = graph.current().source_layouts()
         waiting = {
             value
             for value, task in pending.items()

@@ -26,6 +26,7 @@ from functools import cached_property
 
 from playstudio_luigi.db import markers
 from playstudio_luigi.intervals import ONE_HOUR
+from playstudio_luigi.source.schema import SheetLayout
 from playstudio_luigi.tasks.base import IntervalTask, install_downstream
 from playstudio_luigi.tasks.bronze import LoadBronzePurchases, LoadBronzeSpins
 from playstudio_luigi.tasks.extract import ExtractPurchases, ExtractSpins, ExtractTask
@@ -115,6 +116,10 @@ class TaskGraph:
     def extracts(self) -> list[type[ExtractTask]]:
         """The tasks that read the source, one per sheet."""
         return [task for task in self.tasks if issubclass(task, ExtractTask)]
+
+    def source_layouts(self) -> list[SheetLayout]:
+        """The source sheets the graph reads, one per extract."""
+        return [task.layout for task in self.extracts()]
 
     def tables_written(self, tasks: Iterable[type[IntervalTask]]) -> list[tuple[str, str]]:
         """``(table, interval column)`` of every table these tasks write, once each."""
