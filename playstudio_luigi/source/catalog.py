@@ -520,7 +520,7 @@ def forget_file(spec: str, path: str) -> None:
     """Drop one file's catalog row: the next sync indexes it again."""
     forget_memo()
     with transaction() as connection, connection.cursor() as cursor:
-        cursor.execute("delete from ops.source_files where source = %s and path = %s", (spec, path))
+        cursor.execute(render("source/forget_file.sql"), {"source": spec, "path": path})
 
 
 def forget_memo() -> None:
