@@ -285,7 +285,7 @@ def measure_in_child(name: str, arguments: list[str]) -> dict:
 
         started = time.perf_counter()  # the work, not the package's import
         synced = catalog.sync()
-        return {"seconds": time.perf_counter() - started, "files": len(synced.files)}
+        return {"seconds": time.perf_counter() - started, "files": synced.file_count}
     if name == "list":
         from playstudio_luigi.source.feed import list_exports
 

@@ -213,17 +213,11 @@ def _report_drift(found: catalog.Catalog, start: datetime, stop: datetime) -> No
 
 def source_bounds(found: catalog.Catalog) -> tuple[datetime, datetime] | None:
     """The first hour and the stop hour of the event times the source holds, or None."""
-    times = [
-        moment
-        for entry in found.files
-        if entry.error is None
-        for summary in entry.sheets.values()
-        for moment in (summary.first_event, summary.last_event)
-        if moment is not None
-    ]
-    if not times:
+    found_range = found.event_bounds()
+    if found_range is None:
         return None
-    return floor_hour(min(times)), floor_hour(max(times)) + ONE_HOUR
+    first, last = found_range
+    return floor_hour(first), floor_hour(last) + ONE_HOUR
 
 
 def run_demo(*, workers: int = 1, log_level: str = "WARNING") -> tuple[bool, datetime, datetime]:

@@ -3,17 +3,25 @@
 DESIGN section 3.1. The source is one workbook, a folder or a glob of export files
 (:mod:`playstudio_luigi.source.feed`). A run *syncs* the catalog before it reads anything:
 
-1. it lists the source (one ``stat`` per file, no content read);
+1. it lists the source (one ``stat`` per file, no content read) and copies the listing into a
+   temporary table of its own session;
 2. files whose stat (size, mtime, ctime, inode) matches their row in ``ops.source_files`` are
-   known: their content hash, sheets and event-time ranges come from the catalog;
-3. new or changed files are hashed and parsed (once per machine: the local parse cache of
-   :mod:`playstudio_luigi.source.versions`), and recorded with, per sheet, the row counts, the
-   event-time range and one fingerprint per interval holding rows (``ops.source_slices``);
-4. files no longer listed are removed from the catalog.
+   known; the others (found by a join in PostgreSQL) are hashed and parsed (once per machine:
+   the local parse cache of :mod:`playstudio_luigi.source.versions`), and recorded with, per
+   sheet, the row counts, the event-time range and one fingerprint per interval holding rows
+   (``ops.source_slices``);
+3. files no longer listed (an anti-join) are removed from the catalog;
+4. the run keeps only small answers: each sheet's newest readable export, the few exports that
+   cannot be read, and its *snapshot*, two sorted arrays of 64-bit keys (the listed files'
+   path and version; 16 bytes a file). The rows themselves stay in PostgreSQL: which files
+   hold an interval, undated rows or slices is asked there (indexed, migration 0008), and an
+   answer keeps only the file versions of the run's own sync.
 
 Every machine sees the same catalog, so a file is hashed and summarised once per content, and
 parsed once per machine that reads it. A run then reads only the files whose event-time range
-overlaps its intervals, whatever the length of the feed's history.
+overlaps its intervals, and holds in memory what they are, whatever the length of the feed's
+history. A source that is one workbook has each sheet indexed by the first run that needs it
+(a 5-minute run parses Purchases only); what the workbook lacks is then that sheet's error.
 
 Nothing in the catalog is trusted for the rows themselves: a file a run reads is checked to be
 the version the catalog names (its hash, through the per-machine sidecar that also compares the
@@ -27,23 +35,26 @@ after it is taken as covered until it is readable (fixed, rewritten, or removed)
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import astuple, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import astuple, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg2.extras import execute_values
 
 from playstudio_luigi import config, intervals
 from playstudio_luigi.alerts.stale import SheetHealth, report_source_health
-from playstudio_luigi.db.connection import database_url, reader, transaction
+from playstudio_luigi.db.connection import connect, database_url, reader, transaction
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import Interval
 from playstudio_luigi.private import private_home
@@ -63,6 +74,13 @@ log = logging.getLogger("luigi-interface")
 
 #: Fingerprint of an interval no file holds rows of.
 EMPTY_FINGERPRINT = hashlib.sha256(b"").hexdigest()
+#: New or changed files indexed per transaction: a first sync of a year of files holds this
+#: many results at a time, and keeps what it wrote if it is stopped.
+INDEX_BATCH = 500
+#: Listed files per COPY into the session's listing table.
+COPY_BATCH = 20_000
+
+_KIND_OF = {layout.name: layout.kind for layout in LAYOUTS.values()}
 
 
 @dataclass(frozen=True)
@@ -119,42 +137,131 @@ class Watermark:
         return where
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A listed export that cannot be read: as a whole (``kind`` None) or one sheet of it."""
+
+    file: CatalogFile
+    reason: str
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Which file versions one sync listed, as sorted 64-bit keys (PostgreSQL's
+    ``hashtextextended``): of ``path TAB sha256`` for every listed file (``sha256`` empty when
+    it cannot be read), and of the path of every readable one."""
+
+    versions: np.ndarray
+    readable_paths: np.ndarray
+
+    @staticmethod
+    def of(versions: Sequence[int], readable_paths: Sequence[int]) -> Snapshot:
+        return Snapshot(
+            np.sort(np.asarray(versions, dtype=np.int64)),
+            np.sort(np.asarray(readable_paths, dtype=np.int64)),
+        )
+
+    def has_version(self, key: int) -> bool:
+        return _member(self.versions, key)
+
+    def has_readable_path(self, key: int) -> bool:
+        return _member(self.readable_paths, key)
+
+
+def _member(keys: np.ndarray, key: int) -> bool:
+    at = int(np.searchsorted(keys, key))
+    return at < len(keys) and int(keys[at]) == key
+
+
 @dataclass
 class Catalog:
-    """The source's files after a sync: what a run reads, and how far the source covers."""
+    """The source after a sync: what a run reads, and how far the source covers. It holds
+    small answers only (see the module docstring); the file rows are asked in PostgreSQL."""
 
     source: str
-    files: list[CatalogFile]
     #: The source is a single file: what it lacks is an error of that file, not a wait.
     single_file: bool
     synced_at: datetime
     cache_root: Path
+    snapshot: Snapshot
+    #: How many files the sync listed.
+    file_count: int = 0
+    #: Per sheet (kind): the newest readable listed export holding it, ``(path, mtime_ns)``.
+    newest: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: Per sheet (kind): the earliest and latest event time the readable listed exports hold.
+    bounds: dict[str, tuple[datetime | None, datetime | None]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    #: The one file of a single-file source, with the sheets indexed so far.
+    only: CatalogFile | None = None
     _exported: dict[str, Watermark] = field(default_factory=dict, repr=False)
 
+    @property
+    def files(self) -> list[CatalogFile]:
+        """Every listed file as the catalog knows it: one object per file of the source's
+        history, read from PostgreSQL on each call (for tools; a run asks the methods below)."""
+        if self.single_file:
+            return [] if self.only is None else [self.only]
+        cursor = reader().cursor()
+        cursor.execute(render("source/catalog_files.sql"), {"source": self.source})
+        found: dict[str, CatalogFile] = {}
+        for path, size, mtime_ns, ctime_ns, inode, sha, error, key, sheet, *summary in cursor:
+            if not self.snapshot.has_version(key):
+                continue
+            entry = found.setdefault(
+                path, CatalogFile(ExportFile(path, size, mtime_ns, ctime_ns, inode), sha, error)
+            )
+            if sheet is not None:
+                entry.sheets[_KIND_OF[sheet]] = SheetSummary(*summary)
+        return list(found.values())
+
+    def only_file(self, *layouts: SheetLayout) -> CatalogFile | None:
+        """A single-file source's file, with ``layouts``' sheets indexed (if readable)."""
+        self._index_sheets(layouts)
+        return self.only
+
     def holding(self, layout: SheetLayout) -> list[CatalogFile]:
-        """The readable files holding ``layout``'s sheet."""
-        return [
-            f
-            for f in self.files
-            if f.error is None
-            and f.sha256 is not None
-            and layout.kind in f.sheets
-            and f.sheets[layout.kind].error is None
-        ]
+        """The readable files holding ``layout``'s sheet. One object per file of the source's
+        history: runs ask :meth:`versions_covering` instead."""
+        self._index_sheets([layout])
+        cursor = reader().cursor()
+        cursor.execute(render("source/holding.sql"), {"source": self.source, "sheet": layout.name})
+        found = []
+        for path, size, mtime_ns, ctime_ns, inode, sha, _, key, *summary in cursor:
+            if self.snapshot.has_version(key):
+                listed = ExportFile(path, size, mtime_ns, ctime_ns, inode)
+                found.append(CatalogFile(listed, sha, None, {layout.kind: SheetSummary(*summary)}))
+        return found
 
     def unreadable(self, layout: SheetLayout) -> list[tuple[CatalogFile, str]]:
         """The files that may hold ``layout``'s sheet but cannot be read, with the reason."""
-        found = []
-        for f in self.files:
-            if f.error is not None:
-                found.append((f, f.error))
-            elif layout.kind in f.sheets and f.sheets[layout.kind].error is not None:
-                found.append((f, f.sheets[layout.kind].error))
-        return found
+        self._index_sheets([layout])
+        return [
+            (problem.file, problem.reason)
+            for problem in self._problems()
+            if problem.kind in (None, layout.kind)
+        ]
 
     def errors(self) -> list[str]:
-        """Every reason a listed file (or a sheet of one) cannot be read."""
-        return catalog_errors(self.files)
+        """Every reason a listed file (or a sheet of one indexed so far) cannot be read."""
+        return list(dict.fromkeys(problem.reason for problem in self._problems()))
+
+    def _problems(self) -> list[Problem]:
+        if not self.single_file or self.only is None:
+            return self.problems
+        return _problems_of(self.only)
+
+    def event_bounds(self) -> tuple[datetime, datetime] | None:
+        """The earliest and the latest event time the readable exports hold, of any sheet."""
+        if self.single_file:
+            only = self.only_file(*LAYOUTS.values())
+            ranges = [] if only is None or only.error else list(only.sheets.values())
+            pairs = [(s.first_event, s.last_event) for s in ranges]
+        else:
+            pairs = list(self.bounds.values())
+        firsts = [first for first, _ in pairs if first is not None]
+        lasts = [last for _, last in pairs if last is not None]
+        return (min(firsts), max(lasts)) if firsts and lasts else None
 
     def watermark(self, layout: SheetLayout, mode: str | None = None) -> Watermark:
         """The watermark of ``layout``'s sheet (``mode`` ``none``: the clock, i.e. now)."""
@@ -169,19 +276,18 @@ class Catalog:
 
     def _newest_export(self, layout: SheetLayout) -> Watermark:
         """The watermark before it is capped at now."""
-        if self.single_file and self.files:
+        if self.single_file and self.only is not None:
             # One workbook: its mtime, readable or not; what it lacks is the extract's error
-            only = self.files[0]
-            return Watermark(layout.name, only.listed.modified_at, only.path)
-        newest = max(self.holding(layout), key=lambda f: f.listed.mtime_ns, default=None)
-        at = None if newest is None else newest.listed.modified_at
+            return Watermark(layout.name, self.only.listed.modified_at, self.only.path)
+        newest = self.newest.get(layout.kind)
+        at = None if newest is None else _modified_at(newest[1])
         blocking = min(
             (f for f, _ in self.unreadable(layout)), key=lambda f: f.listed.mtime_ns, default=None
         )
         held_by = None
         if blocking is not None and at is not None and blocking.listed.modified_at < at:
             at, held_by = blocking.listed.modified_at, blocking.path
-        return Watermark(layout.name, at, None if newest is None else newest.path, held_by)
+        return Watermark(layout.name, at, None if newest is None else newest[0], held_by)
 
     def covers(self, layout: SheetLayout, interval: Interval, lateness: timedelta) -> bool:
         """True once the source covers ``interval`` of ``layout``'s sheet: its watermark has
@@ -207,36 +313,63 @@ class Catalog:
 
     def versions_covering(self, layout: SheetLayout, interval: Interval) -> list[SourceVersion]:
         """The file versions holding rows of ``layout`` in ``interval``, by path."""
-        return [
-            self._version(f)
-            for f in self.holding(layout)
-            if f.sheets[layout.kind].overlaps(interval)
-        ]
+        self._index_sheets([layout])
+        cursor = reader().cursor()
+        cursor.execute(
+            render("source/versions_covering.sql"),
+            {
+                "source": self.source,
+                "sheet": layout.name,
+                "start": interval.start,
+                "end": interval.end,
+            },
+        )
+        return [self._version(path, sha) for path, sha, *_ in self._listed(cursor.fetchall())]
 
     def versions_with_undated(self, layout: SheetLayout) -> list[tuple[SourceVersion, int]]:
         """The file versions holding rows of ``layout`` without a readable date, with how
         many each holds."""
+        self._index_sheets([layout])
+        cursor = reader().cursor()
+        cursor.execute(
+            render("source/versions_undated.sql"), {"source": self.source, "sheet": layout.name}
+        )
         return [
-            (self._version(f), f.sheets[layout.kind].undated_rows)
-            for f in self.holding(layout)
-            if f.sheets[layout.kind].undated_rows
+            (self._version(path, sha), undated)
+            for path, sha, _, _, undated in self._listed(cursor.fetchall())
         ]
 
-    def _version(self, entry: CatalogFile) -> SourceVersion:
-        assert entry.sha256 is not None
-        return SourceVersion(Path(entry.path), entry.sha256, self.cache_root / entry.sha256)
+    def _listed(self, rows: Iterable[tuple]) -> list[tuple]:
+        """The rows ``(path, sha256, path key, version key, ...)`` of file versions this sync
+        listed. A readable file listed here that the catalog now names in another version was
+        re-indexed since (it changed): its rows would not be this run's, so the run stops."""
+        kept = []
+        for row in rows:
+            path, _, path_key, version_key = row[:4]
+            if self.snapshot.has_version(version_key):
+                kept.append(row)
+            elif self.snapshot.has_readable_path(path_key):
+                forget_memo()
+                raise SourceChangedError(
+                    f"{path}: the export changed since this run listed it (another run indexed "
+                    "its new version); rerun"
+                )
+        return kept
+
+    def _version(self, path: str, sha256: str) -> SourceVersion:
+        return SourceVersion(Path(path), sha256, self.cache_root / sha256)
 
     def fingerprints(self, layout: SheetLayout, starts: Sequence[datetime]) -> dict[datetime, str]:
         """Each interval's fingerprint: which files hold rows of it, and what rows."""
-        known = {(f.path, f.sha256) for f in self.holding(layout)}
+        self._index_sheets([layout])
         cursor = reader().cursor()
         cursor.execute(
             render("source/interval_slices.sql"),
             {"source": self.source, "sheet": layout.name, "starts": list(starts)},
         )
         parts: dict[datetime, list[tuple[str, str]]] = {start: [] for start in starts}
-        for interval_start, path, sha, fingerprint, _ in cursor.fetchall():
-            if (path, sha) in known:  # not a file indexed by another run after this sync
+        for interval_start, path, _, fingerprint, _, key in cursor.fetchall():
+            if self.snapshot.has_version(key):  # not a file indexed by another run after this sync
                 parts[interval_start].append((path, fingerprint))
         return {start: combine_fingerprints(found) for start, found in parts.items()}
 
@@ -250,6 +383,38 @@ class Catalog:
                 f"{version.path}: the export changed since it was indexed "
                 f"({version.sha256[:12]} then, {now_there.sha256[:12]} now); rerun"
             )
+
+    def _index_sheets(self, layouts: Iterable[SheetLayout]) -> None:
+        """A single workbook's sheets are indexed when a run first needs them: those of
+        ``layouts`` not in the catalog yet are parsed and recorded now."""
+        only = self.only
+        if not self.single_file or only is None or only.sha256 is None or only.error:
+            return
+        missing = [layout for layout in layouts if layout.kind not in only.sheets]
+        if not missing:
+            return
+        version = self._version(only.path, only.sha256)
+        sheets = dict(only.sheets)
+        for layout in missing:
+            try:
+                summary, slices = _index_sheet(version, layout)
+            except SourceChangedError:  # rewritten since the sync: the next run indexes it
+                forget_file(self.source, only.path)
+                raise
+            _write_sheet(only.sha256, layout, summary, slices)
+            sheets[layout.kind] = summary
+        self.only = replace(only, sheets=sheets)
+        self._exported.clear()
+
+
+def _modified_at(mtime_ns: int) -> datetime:
+    return ExportFile("", 0, mtime_ns, 0, 0).modified_at
+
+
+def _problems_of(entry: CatalogFile) -> list[Problem]:
+    if entry.error is not None:
+        return [Problem(entry, entry.error)]
+    return [Problem(entry, s.error, kind) for kind, s in entry.sheets.items() if s.error]
 
 
 def combine_fingerprints(parts: Iterable[tuple[str, str]]) -> str:
@@ -298,37 +463,47 @@ class _Indexed:
     slices: list[tuple[str, datetime, int, str]]  # (sheet name, start, rows, fingerprint)
 
 
+def _index_sheet(
+    version: SourceVersion, layout: SheetLayout
+) -> tuple[SheetSummary, list[tuple[str, datetime, int, str]]]:
+    """What one version holds of one sheet, and its slices; the sheet's error if it cannot be
+    read (a :class:`SourceChangedError` is raised: the file is being written)."""
+    try:
+        table = version.sheet(layout.kind)
+    except SourceChangedError:
+        raise
+    except SourceFormatError as exc:
+        return SheetSummary(0, 0, None, None, str(exc)), []
+    dated = pc.drop_null(table["event_time"])
+    summary = SheetSummary(
+        table.num_rows,
+        table.num_rows - len(dated),
+        pc.min(dated).as_py() if len(dated) else None,
+        pc.max(dated).as_py() if len(dated) else None,
+    )
+    slices = [
+        (layout.name, start, rows.num_rows, slice_fingerprint(rows))
+        for start, rows in interval_runs(table, layout.width)
+    ]
+    return summary, slices
+
+
 def _index(listed: ExportFile, cache_root: Path, single_file: bool) -> _Indexed:
     """Hash and parse one new or changed export file; its error instead if it cannot be read
-    (as a whole, or one sheet of it). A source that is one workbook must hold both sheets:
-    each is read, and what one lacks is that sheet's error, not the other's."""
+    (as a whole, or one sheet of it). A source that is one workbook is only hashed here: each
+    sheet is indexed when a run first needs it (:meth:`Catalog.only_file`), and what the
+    workbook lacks is then that sheet's error, not the other's."""
     path = Path(listed.path)
     try:
         version = current_version(path, cache_root)
         if single_file and path.suffix.lower() == ".xlsx":
-            kinds = list(LAYOUTS.values())
+            kinds = []
         else:
             kinds = [LAYOUTS[kind] for kind in sheet_kinds(path)]
         sheets, slices = {}, []
         for layout in kinds:
-            try:
-                table = version.sheet(layout.kind)
-            except SourceChangedError:
-                raise
-            except SourceFormatError as exc:
-                sheets[layout.kind] = SheetSummary(0, 0, None, None, str(exc))
-                continue
-            times = table["event_time"]
-            dated = pc.drop_null(times)
-            sheets[layout.kind] = SheetSummary(
-                table.num_rows,
-                table.num_rows - len(dated),
-                pc.min(dated).as_py() if len(dated) else None,
-                pc.max(dated).as_py() if len(dated) else None,
-            )
-            for start, rows in interval_runs(table, layout.width):
-                fingerprint = slice_fingerprint(rows)
-                slices.append((layout.name, start, rows.num_rows, fingerprint))
+            sheets[layout.kind], found = _index_sheet(version, layout)
+            slices.extend(found)
     except SourceChangedError as exc:  # being written: the next run indexes it whole
         return _Indexed(listed, None, str(exc), {}, [])
     except SourceFormatError as exc:
@@ -342,9 +517,9 @@ def source_spec() -> str:
     return raw if is_glob(raw) else os.path.abspath(raw)
 
 
-# One sync per listing per process: a listing identical to the last one (every file's stat)
-# means the catalog built from it still holds; the listing itself is always fresh.
-_last: dict[tuple[str, str], tuple[tuple, Catalog]] = {}
+# One sync per listing per process: a listing identical to the last one (every file's stat,
+# as a digest) means the catalog built from it still holds; the listing itself is always fresh.
+_last: dict[tuple[str, str], tuple[bytes, Catalog]] = {}
 #: When (monotonic clock) each memo's sync finished: ``reuse_within`` counts from there.
 _finished: dict[tuple[str, str], float] = {}
 
@@ -368,40 +543,125 @@ def sync(spec: str | None = None, *, reuse_within: float = 0.0) -> Catalog:
     listing = list_exports(spec)
     single_file = not is_glob(spec) and not os.path.isdir(spec)
     cache_root = private_home(config.home_dir()) / "cache" / "sources"
-    key = tuple((f.path, f.identity) for f in listing)
+    key = _listing_digest(listing)
     if memo is not None and memo[0] == key:
         memo[1].synced_at = listed_at
         _finished[memo_key] = time.monotonic()
         return memo[1]
-
-    known = _read_catalog(spec)
-    entries: list[CatalogFile] = []
-    fresh: list[_Indexed] = []
-    for listed in listing:
-        entry = known.get(listed.path)
-        if entry is not None and entry.listed.identity == listed.identity:
-            entries.append(entry)
-            continue
-        indexed = _index(listed, cache_root, single_file)
-        fresh.append(indexed)
-        entries.append(CatalogFile(listed, indexed.sha256, indexed.error, indexed.sheets))
-    listed_paths = {f.path for f in listing}
-    removed = sorted(path for path in known if path not in listed_paths)
-    if fresh or removed:
-        _write(spec, fresh, removed, listed_wall)
-        replaced = {known[f.listed.path].sha256 for f in fresh if f.listed.path in known}
-        gone = {known[path].sha256 for path in removed}
-        if unused := {sha for sha in replaced | gone if sha}:
-            # a new file evicts nothing: the parse cache is walked only when versions go
-            _forget_unused(unused)
-            prune_cache(cache_root, {f.sha256 for f in entries if f.sha256})
-    for reason in catalog_errors(entries):
+    catalog = _synced(spec, listing, single_file, cache_root, listed_at, listed_wall)
+    for reason in catalog.errors():
         log.warning("source export not read: %s", reason)
-    catalog = Catalog(spec, entries, single_file, listed_at, cache_root)
     _last[memo_key] = (key, catalog)
     _finished[memo_key] = time.monotonic()
     _report_health(catalog)
     return catalog
+
+
+def _listing_digest(listing: Sequence[ExportFile]) -> bytes:
+    digest = hashlib.blake2b(digest_size=16)
+    for f in listing:
+        digest.update(f"{f.path}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0{f.inode}\n".encode())
+    return digest.digest()
+
+
+def _synced(
+    spec: str,
+    listing: Sequence[ExportFile],
+    single_file: bool,
+    cache_root: Path,
+    listed_at: datetime,
+    listed_wall: datetime,
+) -> Catalog:
+    """Compare ``listing`` with the catalog in PostgreSQL (the listing copied into a temporary
+    table of one session, closed at the end), index and record what differs, and read the
+    small answers a run needs."""
+    connection = connect()
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(render("source/listing_create.sql"))
+            _copy_listing(cursor, listing)
+            cursor.execute(render("source/listing_changed.sql"), {"source": spec})
+            changed = [(ExportFile(*row[:5]), row[5]) for row in cursor.fetchall()]
+            cursor.execute(render("source/listing_removed.sql"), {"source": spec})
+            removed = cursor.fetchall()
+        for batch in _batches(changed, INDEX_BATCH):
+            fresh = [_index(listed, cache_root, single_file) for listed, _ in batch]
+            _write(spec, fresh)
+        if removed:
+            _remove(spec, [path for path, _ in removed], listed_wall)
+        if unused := {sha for _, sha in changed if sha} | {sha for _, sha in removed if sha}:
+            # a new file evicts nothing: the parse cache is walked only when versions go
+            _forget_unused(unused)
+            prune_cache(cache_root, _versions_in_use())
+        connection.set_session(
+            isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True
+        )
+        with connection, connection.cursor() as cursor:  # one snapshot for every answer
+            return _read_answers(cursor, spec, listing, single_file, cache_root, listed_at)
+    finally:
+        connection.close()
+
+
+def _batches(items: Sequence, size: int) -> Iterator[Sequence]:
+    for at in range(0, len(items), size):
+        yield items[at : at + size]
+
+
+def _copy_listing(cursor: psycopg2.extensions.cursor, listing: Sequence[ExportFile]) -> None:
+    """Stream the listing's stats into the session's listing table, a batch per COPY."""
+    for batch in _batches(listing, COPY_BATCH):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows((f.path, f.size, f.mtime_ns, f.ctime_ns, f.inode) for f in batch)
+        buffer.seek(0)
+        cursor.copy_expert(render("source/listing_copy.sql"), buffer)
+    cursor.execute(render("source/listing_analyze.sql"))
+
+
+def _read_answers(
+    cursor: psycopg2.extensions.cursor,
+    spec: str,
+    listing: Sequence[ExportFile],
+    single_file: bool,
+    cache_root: Path,
+    listed_at: datetime,
+) -> Catalog:
+    cursor.execute(render("source/listing_keys.sql"), {"source": spec})
+    versions, readable_paths = cursor.fetchone()
+    catalog = Catalog(
+        spec,
+        single_file,
+        listed_at,
+        cache_root,
+        Snapshot.of(versions, readable_paths),
+        len(listing),
+    )
+    if single_file:
+        catalog.only = _only_file(cursor, spec, listing[0]) if listing else None
+        return catalog
+    cursor.execute(render("source/listing_newest.sql"), {"source": spec})
+    for sheet, path, mtime_ns, first_event, last_event in cursor.fetchall():
+        kind = _KIND_OF[sheet]
+        catalog.bounds[kind] = (first_event, last_event)
+        if path is not None:
+            catalog.newest[kind] = (path, mtime_ns)
+    cursor.execute(render("source/listing_problems.sql"), {"source": spec})
+    for path, size, mtime_ns, ctime_ns, inode, sha, error, sheet, sheet_error in cursor:
+        entry = CatalogFile(ExportFile(path, size, mtime_ns, ctime_ns, inode), sha, error)
+        if error is not None:
+            catalog.problems.append(Problem(entry, error))
+        if sheet is not None:
+            catalog.problems.append(Problem(entry, sheet_error, _KIND_OF[sheet]))
+    return catalog
+
+
+def _only_file(cursor: psycopg2.extensions.cursor, spec: str, listed: ExportFile) -> CatalogFile:
+    """A single-file source's file with the sheets indexed so far."""
+    cursor.execute(render("source/file_sheets.sql"), {"source": spec, "path": listed.path})
+    rows = cursor.fetchall()
+    sha, error = rows[0][:2] if rows else (None, f"{listed.path}: not indexed")
+    sheets = {_KIND_OF[row[2]]: SheetSummary(*row[3:]) for row in rows if row[2] is not None}
+    return CatalogFile(listed, sha, error, sheets)
 
 
 #: A process reports the source's health at most this often (a cron run: once).
@@ -440,25 +700,7 @@ def catalog_errors(entries: Iterable[CatalogFile]) -> list[str]:
     return list(dict.fromkeys(reasons))
 
 
-def _read_catalog(spec: str) -> dict[str, CatalogFile]:
-    cursor = reader().cursor()
-    cursor.execute(render("source/catalog_files.sql"), {"source": spec})
-    files = cursor.fetchall()
-    shas = sorted({row[6] for row in files if row[6]})
-    sheets: dict[str, dict[str, SheetSummary]] = {}
-    if shas:
-        cursor.execute(render("source/catalog_sheets.sql"), {"shas": shas})
-        kind_of = {layout.name: layout.kind for layout in LAYOUTS.values()}
-        for sha, sheet, *summary in cursor.fetchall():
-            sheets.setdefault(sha, {})[kind_of[sheet]] = SheetSummary(*summary)
-    catalog = {}
-    for path, size, mtime_ns, ctime_ns, inode, _, sha, error in files:
-        listed = ExportFile(path, size, mtime_ns, ctime_ns, inode)
-        catalog[path] = CatalogFile(listed, sha, error, sheets.get(sha, {}) if sha else {})
-    return catalog
-
-
-def _write(spec: str, fresh: list[_Indexed], removed: list[str], listed_at: datetime) -> None:
+def _write(spec: str, fresh: Sequence[_Indexed]) -> None:
     """Record what was indexed, in path order (concurrent syncs take row locks in one order)."""
     with transaction() as connection, connection.cursor() as cursor:
         sheet_rows = sorted(
@@ -478,15 +720,9 @@ def _write(spec: str, fresh: list[_Indexed], removed: list[str], listed_at: date
                 sheet_rows,
                 page_size=1000,
             )
-        slice_rows = sorted({(f.sha256, *piece) for f in fresh if f.sha256 for piece in f.slices})
-        if slice_rows:
-            execute_values(
-                cursor,
-                "insert into ops.source_slices (sha256, sheet, interval_start, source_rows, "
-                "fingerprint) values %s on conflict do nothing",
-                slice_rows,
-                page_size=1000,
-            )
+        _insert_slices(
+            cursor, sorted({(f.sha256, *p) for f in fresh if f.sha256 for p in f.slices})
+        )
         for indexed in sorted(fresh, key=lambda f: f.listed.path):
             listed = indexed.listed
             cursor.execute(
@@ -503,11 +739,60 @@ def _write(spec: str, fresh: list[_Indexed], removed: list[str], listed_at: date
                     "error": indexed.error,
                 },
             )
-        if removed:
-            cursor.execute(
-                render("source/remove_files.sql"),
-                {"source": spec, "paths": removed, "listed_at": listed_at},
-            )
+
+
+def _insert_slices(cursor: psycopg2.extensions.cursor, rows: Sequence[tuple]) -> None:
+    if rows:
+        execute_values(
+            cursor,
+            "insert into ops.source_slices (sha256, sheet, interval_start, source_rows, "
+            "fingerprint) values %s on conflict do nothing",
+            rows,
+            page_size=1000,
+        )
+
+
+def _write_sheet(
+    sha256: str,
+    layout: SheetLayout,
+    summary: SheetSummary,
+    slices: Sequence[tuple[str, datetime, int, str]],
+) -> None:
+    """Record one sheet of a version indexed on demand, with its slices, once: a run that
+    finds it recorded meanwhile (another machine's) leaves it."""
+    with transaction() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            render("source/insert_sheet.sql"),
+            {"sha256": sha256, "sheet": layout.name, **_summary_params(summary)},
+        )
+        if cursor.rowcount:
+            _insert_slices(cursor, sorted((sha256, *piece) for piece in slices))
+
+
+def _summary_params(summary: SheetSummary) -> dict[str, object]:
+    return {
+        "source_rows": summary.source_rows,
+        "undated_rows": summary.undated_rows,
+        "first_event": summary.first_event,
+        "last_event": summary.last_event,
+        "error": summary.error,
+    }
+
+
+def _remove(spec: str, paths: Sequence[str], listed_at: datetime) -> None:
+    with transaction() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            render("source/remove_files.sql"),
+            {"source": spec, "paths": list(paths), "listed_at": listed_at},
+        )
+
+
+def _versions_in_use() -> set[str]:
+    """Every version a catalog row names (of any source): the parse cache keeps them."""
+    with transaction() as connection, connection.cursor("versions_in_use") as cursor:
+        cursor.itersize = 10_000
+        cursor.execute(render("source/versions_in_use.sql"))
+        return {sha for (sha,) in cursor}
 
 
 def _forget_unused(shas: set[str]) -> None:

@@ -78,7 +78,7 @@ def interval_slices(
 
 def _single_file_problem(found: catalog.Catalog, layout: SheetLayout) -> str | None:
     """For a source that is one workbook: why it cannot give ``layout``'s sheet, or None."""
-    entry = found.files[0] if found.files else None
+    entry = found.only_file(layout)  # indexes that sheet if no run has yet
     if entry is None:
         return None
     if entry.error is not None:

@@ -13,7 +13,9 @@ from playstudio_luigi.source.catalog import (
     EMPTY_FINGERPRINT,
     Catalog,
     CatalogFile,
+    Problem,
     SheetSummary,
+    Snapshot,
     combine_fingerprints,
 )
 from playstudio_luigi.source.feed import ExportFile, list_exports
@@ -85,7 +87,27 @@ def entry(name: str, written_at: datetime, *sheets, error: str | None = None) ->
 
 
 def catalog(*files: CatalogFile, now: datetime = T + timedelta(days=1)) -> Catalog:
-    return Catalog("/feed", list(files), single_file=False, synced_at=now, cache_root=Path("/x"))
+    """A catalog with the answers a sync reads in SQL (listing_newest.sql and
+    listing_problems.sql, tested against PostgreSQL in tests/integration/test_catalog_sql.py)
+    given directly: the watermark's rules on them."""
+    newest: dict[str, tuple[str, int]] = {}
+    problems = [Problem(f, f.error) for f in files if f.error]
+    for f in files:
+        for kind, summary in f.sheets.items():
+            if summary.error:
+                problems.append(Problem(f, summary.error, kind))
+            elif f.error is None and f.listed.mtime_ns > newest.get(kind, ("", -1))[1]:
+                newest[kind] = (f.path, f.listed.mtime_ns)
+    return Catalog(
+        "/feed",
+        single_file=False,
+        synced_at=now,
+        cache_root=Path("/x"),
+        snapshot=Snapshot.of([], []),
+        file_count=len(files),
+        newest=newest,
+        problems=problems,
+    )
 
 
 def test_the_watermark_is_the_newest_readable_export_of_the_sheet_capped_at_now():
