@@ -694,12 +694,6 @@ def _report_health(catalog: Catalog) -> None:
     report_source_health(health, now)
 
 
-def catalog_errors(entries: Iterable[CatalogFile]) -> list[str]:
-    reasons = [f.error for f in entries if f.error is not None]
-    reasons += [s.error for f in entries for s in f.sheets.values() if s.error]
-    return list(dict.fromkeys(reasons))
-
-
 def _write(spec: str, fresh: Sequence[_Indexed]) -> None:
     """Record what was indexed, in path order (concurrent syncs take row locks in one order)."""
     with transaction() as connection, connection.cursor() as cursor:
