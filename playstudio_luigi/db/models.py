@@ -11,6 +11,8 @@ row of its table is. Two wrappers land a model's rows, each declared by :class:`
   to them. The changes are staged first (:func:`stage_changes`: what they touch is known before
   anything is written, so a task can take the locks they need) and then applied
   (:func:`apply_changes`); :func:`preview_changes` says what they would touch without staging.
+  Where every change is an insert (nothing filed under the intervals yet, no key in the target:
+  a first load), :func:`insert_new` writes them with one plain insert instead.
 
 Identifiers are quoted (:func:`quote_identifier`) before they reach the template; values only
 ever travel as bound parameters (``%(starts)s``, ``%(hours)s``, ``%(revenue_pattern)s``, ...).
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg2.errors
 import psycopg2.extensions
 
 from playstudio_luigi.db.sql import render
@@ -202,6 +205,35 @@ def apply_changes(cursor: psycopg2.extensions.cursor, model: Model, staged: Chan
             f"and {staged.deleted} delete(s), applied {inserted}, {updated} and {deleted}: "
             "another transaction wrote some of these keys meanwhile"
         )
+
+
+def insert_new(
+    cursor: psycopg2.extensions.cursor,
+    model: Model,
+    intervals: Sequence[datetime],
+    **params: Any,
+) -> Changes | None:
+    """Materialise by-key ``model`` for ``intervals`` with one plain insert, when that is all
+    the by-key changes would be: nothing filed under the intervals yet, none of the model's
+    keys in the target. Returns the changes made, or None having written nothing (rows are
+    filed there, or a key is already in the target, wherever filed): stage and apply instead.
+
+    A first load skips staging the changes and joining them with the target's rows. A key
+    that a concurrent transaction inserts waits for it to commit and then clashes like the
+    others (:func:`stage_changes` then sees that row)."""
+    bound = model.bound(intervals, params)
+    cursor.execute(model.render_by_key("filed.sql"), bound)
+    if cursor.fetchone()[0]:
+        return None
+    cursor.execute("savepoint by_key_insert")
+    try:
+        cursor.execute(model.render_by_key("insert.sql"), bound)
+    except psycopg2.errors.UniqueViolation:
+        cursor.execute("rollback to savepoint by_key_insert")
+        return None
+    inserted, filed = cursor.fetchone()
+    cursor.execute("release savepoint by_key_insert")
+    return Changes(inserted=inserted, intervals=frozenset(filed))
 
 
 SILVER_PURCHASES = Model(

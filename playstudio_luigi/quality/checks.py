@@ -7,6 +7,14 @@ the files once, on first use. A failing ``error`` check rolls back the task's tr
 fails the task (the layer stays exactly as before), a failing ``warn`` check is recorded and the
 task goes on. Every result, pass or fail, lands in ``ops.check_results`` with the interval, the
 failing-row count and a small sample.
+
+A check whose rule a constraint of its table enforces declares it (``-- guaranteed by: unique
+(transaction_id)`` or ``-- guaranteed by: not null (a, b)``): where the catalog shows that
+constraint present and in force (a valid, immediate unique index on those columns, not null;
+valid not-null constraints), the check is recorded as passed without running its SQL, its
+sample naming the constraint (``[{"guaranteed_by": ...}]``); where the constraint is missing
+(dropped, deferred, not yet validated) its SQL runs as any other check's. Re-checking what a
+primary key guarantees cost a day's bulk run as much as the rest of its checks.
 """
 
 from __future__ import annotations
@@ -28,6 +36,15 @@ Severity = Literal["error", "warn"]
 
 
 @dataclass(frozen=True)
+class Guarantee:
+    """A constraint on the check's table that makes the check pass by itself: ``unique`` (no
+    two rows share ``columns``) or ``not null`` (none of ``columns`` holds a null)."""
+
+    kind: Literal["unique", "not null"]
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Check:
     """One named check of one layer."""
 
@@ -39,6 +56,8 @@ class Check:
     sql: str | None = None
     #: Tables whose rows the check judges; by default the layer's table (``LAYER_TABLES``).
     tables: tuple[str, ...] = ()
+    #: The constraint of the (first) checked table that enforces the rule, if any.
+    guarantee: Guarantee | None = None
 
     @property
     def template(self) -> str:
@@ -63,13 +82,16 @@ LAYER_TABLES: dict[str, tuple[str, ...]] = {
 
 
 #: A check file opens with its metadata: ``-- severity: error`` and ``-- description: ...``.
-_HEADER_LINE = re.compile(r"--\s*(?P<key>severity|description)\s*:\s*(?P<value>.*?)\s*$")
+_HEADER_LINE = re.compile(
+    r"--\s*(?P<key>severity|description|guaranteed by)\s*:\s*(?P<value>.*?)\s*$"
+)
+#: ``unique (a, b)`` or ``not null (a, b)``: a check's ``-- guaranteed by:`` line.
+_GUARANTEE = re.compile(r"(?P<kind>unique|not null)\s*\((?P<columns>[a-z_][a-z0-9_, ]*)\)")
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 
 
-def check_header(text: str, template: str = "<check>") -> tuple[Severity, str]:
-    """``(severity, description)`` from the leading ``--`` comment lines of a check's SQL;
-    ``ValueError`` if either is missing or the severity is not one of :data:`SEVERITIES`."""
+def _header(text: str) -> dict[str, str]:
+    """The ``-- key: value`` metadata lines a check's SQL opens with."""
     found: dict[str, str] = {}
     for line in text.splitlines():
         line = line.strip()
@@ -78,6 +100,13 @@ def check_header(text: str, template: str = "<check>") -> tuple[Severity, str]:
         match = _HEADER_LINE.match(line)
         if match:
             found[match["key"]] = match["value"]
+    return found
+
+
+def check_header(text: str, template: str = "<check>") -> tuple[Severity, str]:
+    """``(severity, description)`` from the leading ``--`` comment lines of a check's SQL;
+    ``ValueError`` if either is missing or the severity is not one of :data:`SEVERITIES`."""
+    found = _header(text)
     severity, description = found.get("severity"), found.get("description")
     if severity not in SEVERITIES:
         raise ValueError(f"{template}: severity must be one of {SEVERITIES}, not {severity!r}")
@@ -86,6 +115,19 @@ def check_header(text: str, template: str = "<check>") -> tuple[Severity, str]:
     if "%" in description:  # the header is part of the SQL psycopg2 interpolates
         raise ValueError(f"{template}: '%' in the description")
     return severity, description
+
+
+def check_guarantee(text: str, template: str = "<check>") -> Guarantee | None:
+    """The constraint a check's ``-- guaranteed by:`` line names (None without one);
+    ``ValueError`` if the line says something else than ``unique (...)``/``not null (...)``."""
+    line = _header(text).get("guaranteed by")
+    if line is None:
+        return None
+    match = _GUARANTEE.fullmatch(line)
+    if match is None:
+        raise ValueError(f"{template}: 'guaranteed by' must be unique (...) or not null (...)")
+    columns = tuple(column.strip() for column in match["columns"].split(","))
+    return Guarantee(match["kind"], columns)  # type: ignore[arg-type]
 
 
 def check_templates() -> list[str]:
@@ -107,7 +149,8 @@ def load_checks() -> tuple[Check, ...]:
             raise ValueError(f"{template}: unknown layer {layer!r} (see LAYER_TABLES)")
         text = root.joinpath(template).read_text(encoding="utf-8")
         severity, description = check_header(text, template)
-        loaded.append(Check(layer, filename.removesuffix(".sql"), severity, description))
+        name, guarantee = filename.removesuffix(".sql"), check_guarantee(text, template)
+        loaded.append(Check(layer, name, severity, description, guarantee=guarantee))
     order = list(LAYER_TABLES)
     return tuple(sorted(loaded, key=lambda check: (order.index(check.layer), check.name)))
 
@@ -154,6 +197,8 @@ class CheckResult:
     check: Check
     failing_rows: int
     sample: list[Any] = field(default_factory=list)
+    #: The constraint that made the check pass without running its SQL, if one did.
+    guaranteed_by: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -197,9 +242,14 @@ def checks_for(layer: str) -> list[Check]:
 def run_checks(
     cursor: psycopg2.extensions.cursor, layer: str, params: dict[str, Any]
 ) -> list[CheckResult]:
-    """Evaluate every check of ``layer`` for the interval that ``params`` describe."""
+    """Evaluate every check of ``layer`` for the interval that ``params`` describe (a check a
+    constraint in force guarantees passes without its SQL: see the module docstring)."""
     results = []
     for check in checks_for(layer):
+        guaranteed_by = enforcing_constraint(cursor, check)
+        if guaranteed_by is not None:
+            results.append(CheckResult(check, 0, [{"guaranteed_by": guaranteed_by}], guaranteed_by))
+            continue
         statement = render(
             "checks/_evaluate.sql", check_template=check.template, check_sql=check.sql
         )
@@ -207,6 +257,28 @@ def run_checks(
         failing_rows, sample = cursor.fetchone()
         results.append(CheckResult(check, failing_rows, sample))
     return results
+
+
+def enforcing_constraint(cursor: psycopg2.extensions.cursor, check: Check) -> str | None:
+    """What enforces ``check``'s rule on its table now, as the catalog says (e.g. ``primary
+    key silver_purchases_pkey (transaction_id)``), or None: the check must run."""
+    guarantee = check.guarantee
+    if guarantee is None or not check.checked_tables:
+        return None
+    params = {"table": check.checked_tables[0], "columns": list(guarantee.columns)}
+    if guarantee.kind == "not null":
+        cursor.execute(render("checks/_not_null_columns.sql"), params)
+        enforced = {column for (column,) in cursor.fetchall()}
+        if enforced != set(guarantee.columns):
+            return None
+        return f"not null ({', '.join(guarantee.columns)})"
+    cursor.execute(render("checks/_unique_index.sql"), params)
+    found = cursor.fetchone()
+    if found is None:
+        return None
+    name, primary, columns = found
+    kind = "primary key" if primary else "unique index"
+    return f"{kind} {name} ({', '.join(columns)})"
 
 
 def record_results(

@@ -115,13 +115,19 @@ class SilverPurchases(SilverTask, FiveMinuteTask):
         self, cursor: psycopg2.extensions.cursor, starts: Sequence[datetime], prepared: Any
     ) -> Written:
         lock_days(cursor, starts)
-        changes = models.stage_changes(cursor, self.model, starts)
+        # A first load: one plain insert. Otherwise (rows filed here, a key already loaded)
+        # the changes are staged, and applied once their foreign days are locked.
+        inserted = models.insert_new(cursor, self.model, starts)
+        changes = (
+            inserted if inserted is not None else models.stage_changes(cursor, self.model, starts)
+        )
         foreign = changes.outside(starts)
         days = {floor_day(start) for start in foreign}
         missing = days - held_exclusively(cursor, days)
-        if missing:
+        if missing:  # rolls back what insert_new wrote too
             raise ExclusiveDaysNeeded(missing)
-        models.apply_changes(cursor, self.model, changes)
+        if inserted is None:
+            models.apply_changes(cursor, self.model, changes)
         written = silver_rows(cursor, self.model, starts)
         if foreign:
             # The foreign intervals' markers keep counting their rows; what was built from

@@ -210,3 +210,113 @@ def test_checks_command_reports_and_exits_non_zero_on_errors(loaded, capsys, fai
     assert "FAIL error gold.always_fails: 1 run(s), 1 failed (1 failing rows)" in report
     # A window that starts after every recorded result reports nothing.
     assert main(["checks", "--since", "2999-01-01"]) == 0
+
+
+GUARANTEED = [check for check in CHECKS if check.guarantee is not None]
+CONSTRAINTS = {
+    "silver_purchases.unique_transaction_id": "primary key silver_purchases_pkey (transaction_id)",
+    "silver_purchases.not_null": "not null (transaction_id, event_time, user_id, revenue)",
+    "silver_spins_hourly.unique_key": (
+        "primary key silver_spins_hourly_pkey (app_hour, user_id, country)"
+    ),
+    "gold.unique_key": "primary key aggregated_final_table_pkey (app_hour, user_id)",
+    "gold.not_null": (
+        "not null (user_id, country, total_spins_hourly, total_revenue_hourly,"
+        " amount_purchases_hourly, avg_revenue_per_purchase_hourly, total_revenue_per_user_daily)"
+    ),
+}
+
+
+def test_checks_a_constraint_enforces_are_recorded_passed_naming_it(loaded):
+    assert {check.qualified_name for check in GUARANTEED} == set(CONSTRAINTS)
+    with loaded.cursor() as cursor:
+        cursor.execute(
+            "select layer || '.' || check_name, status, failing_rows, sample"
+            " from ops.check_results where sample::text like '%guaranteed_by%'"
+        )
+        recorded = {name: (status, rows, sample) for name, status, rows, sample in cursor}
+    assert recorded == {
+        name: ("pass", 0, [{"guaranteed_by": constraint}])
+        for name, constraint in CONSTRAINTS.items()
+    }
+
+
+@pytest.mark.parametrize("check", GUARANTEED, ids=lambda c: c.qualified_name)
+def test_a_guaranteed_check_runs_its_sql_once_the_constraint_is_gone(loaded, check: Check):
+    """The breaker's first statement drops the constraint (or one column's not null): the
+    check is no longer taken for granted, runs, passes on the clean rows and fails on bad
+    ones."""
+    drop, *breaks = BREAKERS[check.qualified_name]
+    with loaded.cursor() as cursor:
+        [guaranteed] = [
+            r for r in run_checks(cursor, check.layer, PARAMS[check.layer]) if r.check == check
+        ]
+        assert guaranteed.guaranteed_by == CONSTRAINTS[check.qualified_name]
+        cursor.execute(drop)
+        [clean] = [
+            r for r in run_checks(cursor, check.layer, PARAMS[check.layer]) if r.check == check
+        ]
+        assert (clean.guaranteed_by, clean.failing_rows, clean.sample) == (None, 0, [])
+        for statement in breaks:
+            cursor.execute(statement)
+        [broken] = [
+            r for r in run_checks(cursor, check.layer, PARAMS[check.layer]) if r.check == check
+        ]
+    assert broken.guaranteed_by is None and broken.failed
+
+
+@pytest.mark.parametrize(
+    ("check_name", "replacement"),
+    [
+        # checked at commit only: the checks run before it, so they must look
+        (
+            "silver_purchases.unique_transaction_id",
+            "alter table silver.silver_purchases add unique (transaction_id)"
+            " deferrable initially deferred",
+        ),
+        # unique over more columns than the check's: two rows may share the check's columns
+        (
+            "gold.unique_key",
+            "alter table gold.aggregated_final_table add unique (app_hour, user_id, country)",
+        ),
+        # a partial unique index holds only for some rows
+        (
+            "silver_spins_hourly.unique_key",
+            "create unique index partial_key on silver.silver_spins_hourly"
+            " (app_hour, user_id, country) where total_spins > 0",
+        ),
+    ],
+    ids=["deferred", "wider", "partial"],
+)
+def test_a_constraint_that_does_not_enforce_the_rule_now_guarantees_nothing(
+    loaded, check_name: str, replacement: str
+):
+    check = next(c for c in GUARANTEED if c.qualified_name == check_name)
+    with loaded.cursor() as cursor:
+        cursor.execute(BREAKERS[check_name][0])  # the constraint dropped
+        cursor.execute(replacement)
+        [result] = [
+            r for r in run_checks(cursor, check.layer, PARAMS[check.layer]) if r.check == check
+        ]
+    assert result.guaranteed_by is None and result.failing_rows == 0
+
+
+def test_a_not_null_constraint_not_yet_validated_guarantees_nothing(loaded):
+    """PostgreSQL 18's `not null ... not valid` leaves old rows unchecked."""
+    check = next(c for c in GUARANTEED if c.qualified_name == "silver_purchases.not_null")
+    with loaded.cursor() as cursor:
+        cursor.execute("show server_version_num")
+        if int(cursor.fetchone()[0]) < 180000:
+            statements = ["alter table silver.silver_purchases alter column user_id drop not null"]
+        else:
+            statements = [
+                "alter table silver.silver_purchases alter column user_id drop not null",
+                "alter table silver.silver_purchases add constraint user_id_present"
+                " not null user_id not valid",
+            ]
+        for statement in statements:
+            cursor.execute(statement)
+        [result] = [
+            r for r in run_checks(cursor, check.layer, PARAMS[check.layer]) if r.check == check
+        ]
+    assert result.guaranteed_by is None and result.failing_rows == 0

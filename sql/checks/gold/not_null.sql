@@ -1,5 +1,6 @@
 -- severity: error
 -- description: no null column
+-- guaranteed by: not null (user_id, country, total_spins_hourly, total_revenue_hourly, amount_purchases_hourly, avg_revenue_per_purchase_hourly, total_revenue_per_user_daily)
 select app_hour, user_id
 from gold.aggregated_final_table
 where app_hour = any(%(hours)s::timestamp[])

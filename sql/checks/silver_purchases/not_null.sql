@@ -1,5 +1,6 @@
 -- severity: error
 -- description: key and values present
+-- guaranteed by: not null (transaction_id, event_time, user_id, revenue)
 -- Every silver purchase of the interval has its key and values.
 select transaction_id, event_time, user_id, revenue
 from silver.silver_purchases

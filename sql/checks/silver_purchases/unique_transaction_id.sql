@@ -1,5 +1,6 @@
 -- severity: error
 -- description: one row per transaction_id
+-- guaranteed by: unique (transaction_id)
 -- One row per transaction_id.
 select transaction_id, count(*) as copies
 from silver.silver_purchases
