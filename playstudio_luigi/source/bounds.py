@@ -72,54 +72,95 @@ def sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
     return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
 
 
-def _scan(archive: zipfile.ZipFile, member: str, where: str) -> tuple[int, int]:
-    """Inflate ``member`` once within the bounds; return (last row, last column) referenced."""
-    info = archive.getinfo(member)
-    if info.file_size > MAX_PART_BYTES:
-        raise SourceBoundsError(
-            f"{where} expands to {info.file_size:,} bytes, above the bound of "
-            f"{MAX_PART_BYTES:,} (a zip bomb or an export far larger than any real one)"
-        )
-    total = run = last_row = last_column = 0
-    tail = b""
+def _beyond(last_column: int) -> re.Pattern[bytes]:
+    """A reference that could move the bounds found so far: a column right of
+    ``last_column`` (or of two or three letters), or a row of seven digits."""
+    wider = rb"" if last_column >= 26 else rb"[" + _LETTERS[last_column].encode() + rb"-Z]|"
+    return re.compile(rb' r="(?:(?:' + wider + rb"[A-Z]{2,3})[0-9]|[A-Z]{0,3}[0-9]{7})")
+
+
+_BEYOND = [_beyond(last_column) for last_column in range(27)]
+
+
+class PartScan:
+    """The bounds of one workbook part (named ``where`` in errors), fed its inflated bytes
+    chunk by chunk, in order: raises :class:`SourceBoundsError` as soon as one is exceeded,
+    and at :meth:`finish` when the part is a ``sheet`` whose used area is too large."""
+
+    def __init__(self, info: zipfile.ZipInfo, where: str, *, sheet: bool) -> None:
+        if info.file_size > MAX_PART_BYTES:
+            raise SourceBoundsError(
+                f"{where} expands to {info.file_size:,} bytes, above the bound of "
+                f"{MAX_PART_BYTES:,} (a zip bomb or an export far larger than any real one)"
+            )
+        self.where = where
+        self.sheet = sheet
+        self.total = self.run = self.last_row = self.last_column = 0
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.total > MAX_PART_BYTES:
+            raise SourceBoundsError(
+                f"{self.where} expands to more than {MAX_PART_BYTES:,} bytes "
+                "(a zip bomb or an export far larger than any real one)"
+            )
+        self._text_run(chunk)
+        window = self.tail + chunk
+        self.tail = window[-_OVERLAP:]
+        # Rows come in ascending order: the chunk's last reference is its largest row.
+        refs = list(_LAST_REF.finditer(window, max(0, len(window) - 4096)))
+        refs = refs or list(_LAST_REF.finditer(window))
+        if refs:
+            self.last_row = max(self.last_row, *(int(m[1]) for m in refs))
+        # The whole chunk is searched once for a reference that could widen the bounds (a row
+        # of 7 digits anywhere, out of order, or a column further right); only a chunk that
+        # has one is looked at closely.
+        if _BEYOND[min(self.last_column, 26)].search(window):
+            self._widen(window)
+
+    def _text_run(self, chunk: bytes) -> None:
+        first = chunk.find(b"<")
+        self.run += len(chunk) if first < 0 else first
+        if self.run > MAX_TEXT_RUN:
+            raise SourceBoundsError(
+                f"{self.where} has a text of more than {MAX_TEXT_RUN:,} characters without "
+                "markup (an Excel cell holds at most 32,767)"
+            )
+        if first >= 0:
+            self.run = len(chunk) - chunk.rfind(b"<") - 1
+
+    def _widen(self, window: bytes) -> None:
+        rows = [int(m[1]) for m in _HUGE_ROW.finditer(window)]
+        self.last_row = max(self.last_row, *rows) if rows else self.last_row
+        for match in _WIDE_COLUMN.finditer(window):
+            self.last_column = max(self.last_column, column_number(match[1].decode()))
+        while self.last_column < 26:  # one-letter columns beyond the widest seen so far
+            pattern = rb' r="([' + _LETTERS[self.last_column].encode() + rb"-Z])[0-9]"
+            match = re.search(pattern, window)
+            if match is None:
+                break
+            self.last_column = column_number(match[1].decode())
+
+    def finish(self) -> None:
+        """The whole part has been fed: raise when it is a sheet whose used area (last row x
+        last column referenced) exceeds :data:`MAX_SHEET_CELLS`."""
+        cells = self.last_row * self.last_column
+        if self.sheet and cells > MAX_SHEET_CELLS:
+            raise SourceBoundsError(
+                f"{self.where} uses {self.last_row:,} rows x {self.last_column:,} "
+                f"columns ({cells:,} cells), above the bound of {MAX_SHEET_CELLS:,} cells; "
+                "delete the stray cells far from the data"
+            )
+
+
+def _scan(archive: zipfile.ZipFile, member: str, where: str, *, sheet: bool) -> None:
+    """Inflate ``member`` once within the bounds."""
+    scan = PartScan(archive.getinfo(member), where, sheet=sheet)
     with archive.open(member) as stream:
         while chunk := stream.read(_CHUNK):
-            total += len(chunk)
-            if total > MAX_PART_BYTES:
-                raise SourceBoundsError(
-                    f"{where} expands to more than {MAX_PART_BYTES:,} bytes "
-                    "(a zip bomb or an export far larger than any real one)"
-                )
-            first = chunk.find(b"<")
-            if first < 0:
-                run += len(chunk)
-            else:
-                run += first
-            if run > MAX_TEXT_RUN:
-                raise SourceBoundsError(
-                    f"{where} has a text of more than {MAX_TEXT_RUN:,} characters without "
-                    "markup (an Excel cell holds at most 32,767)"
-                )
-            if first >= 0:
-                run = len(chunk) - chunk.rfind(b"<") - 1
-            window = tail + chunk
-            tail = window[-_OVERLAP:]
-            # Rows come in ascending order: the chunk's last reference is its largest row;
-            # a row number of 7 digits anywhere (out of order) is caught as well.
-            refs = list(_LAST_REF.finditer(window, max(0, len(window) - 4096)))
-            refs = refs or list(_LAST_REF.finditer(window))
-            refs += _HUGE_ROW.finditer(window)
-            if refs:
-                last_row = max(last_row, *(int(m[1]) for m in refs))
-            for match in _WIDE_COLUMN.finditer(window):
-                last_column = max(last_column, column_number(match[1].decode()))
-            while last_column < 26:  # one-letter columns beyond the widest seen so far
-                pattern = rb' r="([' + _LETTERS[last_column].encode() + rb"-Z])[0-9]"
-                match = re.search(pattern, window)
-                if match is None:
-                    break
-                last_column = column_number(match[1].decode())
-    return last_row, last_column
+            scan.feed(chunk)
+    scan.finish()
 
 
 def open_archive(path: Path, data: bytes | None = None) -> zipfile.ZipFile:
@@ -139,15 +180,8 @@ def check_sheet_bounds(path: Path, sheet: str, data: bytes | None = None) -> Non
             names = set(archive.namelist())
             if member is None or member not in names:
                 return
-            last_row, last_column = _scan(archive, member, f"{path}: sheet {sheet!r}")
-            cells = last_row * last_column
-            if cells > MAX_SHEET_CELLS:
-                raise SourceBoundsError(
-                    f"{path}: sheet {sheet!r} uses {last_row:,} rows x {last_column:,} columns "
-                    f"({cells:,} cells), above the bound of {MAX_SHEET_CELLS:,} cells; delete "
-                    "the stray cells far from the data"
-                )
+            _scan(archive, member, f"{path}: sheet {sheet!r}", sheet=True)
             if "xl/sharedStrings.xml" in names:
-                _scan(archive, "xl/sharedStrings.xml", f"{path}: shared strings")
+                _scan(archive, "xl/sharedStrings.xml", f"{path}: shared strings", sheet=False)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, zlib.error) as exc:
         raise SourceBoundsError(f"{path}: cannot be read as an .xlsx workbook: {exc}") from exc

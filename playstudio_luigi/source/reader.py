@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from playstudio_luigi.source.bounds import (
+    PartScan,
     SourceBoundsError,
-    check_sheet_bounds,
     open_archive,
     sheet_member,
 )
@@ -120,22 +120,21 @@ def _describe_cell_error(column: str, detail: str) -> str:
 
 
 def check_archive(path: Path, sheet: str, data: bytes | None = None) -> None:
-    """Raise :class:`SourceFormatError` unless every part of the workbook matches its CRC-32.
+    """Raise :class:`SourceFormatError` unless every part of the workbook matches its CRC-32,
+    and :class:`~playstudio_luigi.source.bounds.SourceBoundsError` when ``sheet`` (or the
+    shared strings) would exceed the reader's bounds; both in one pass over the archive.
 
     A workbook rewritten in place without truncation, or caught half-written, can still hold
     an intact copy of one sheet from before: it must not be loaded as a version of its own.
-    The parts :func:`check_sheet_bounds` has read whole (``sheet`` and the shared strings) are
-    not read again.
+    Every part is inflated to its end (zipfile compares the CRC-32 there); ``sheet``'s XML and
+    the shared strings are scanned for the bounds as they are inflated
+    (:class:`~playstudio_luigi.source.bounds.PartScan`), so nothing is inflated twice.
     """
     try:
         with open_archive(path, data) as archive:
             member = sheet_member(archive, sheet)
-            scanned = set() if member is None else {member, "xl/sharedStrings.xml"}
             for info in archive.infolist():
-                if info.filename not in scanned:
-                    with archive.open(info) as stream:
-                        while stream.read(1 << 20):
-                            pass
+                _inflate(archive, info, _part_scan(path, sheet, member, info))
     except (
         zipfile.BadZipFile,
         zipfile.LargeZipFile,
@@ -147,6 +146,67 @@ def check_archive(path: Path, sheet: str, data: bytes | None = None) -> None:
             f"{path}: damaged workbook ({exc}): being written, or rewritten in place without "
             "truncation; nothing of it is loaded"
         ) from exc
+
+
+def _part_scan(
+    path: Path, sheet: str, member: str | None, info: zipfile.ZipInfo
+) -> PartScan | None:
+    """The bounds scan ``info``'s part needs: the sheet read and the shared strings only."""
+    if member is not None and info.filename == member:
+        return PartScan(info, f"{path}: sheet {sheet!r}", sheet=True)
+    if member is not None and info.filename == "xl/sharedStrings.xml":
+        return PartScan(info, f"{path}: shared strings", sheet=False)
+    return None
+
+
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, scan: PartScan | None) -> None:
+    """Read the part to its end (where zipfile checks its CRC-32), feeding ``scan`` if any."""
+    with archive.open(info) as stream:
+        while chunk := stream.read(1 << 20):
+            if scan is not None:
+                scan.feed(chunk)
+    if scan is not None:
+        scan.finish()
+
+
+def _declared_dtype(layout: SheetLayout, header: str) -> str:
+    return "datetime" if header in layout.datetime_columns else "string"
+
+
+def _load_columns(
+    reader: fastexcel.ExcelReader, path: Path, sheet: str, layout: SheetLayout
+) -> tuple[fastexcel.ExcelSheet, dict[str, str]]:
+    """``sheet`` loaded with ``layout``'s columns, each with its declared type, and the mapping
+    of the layout's headers to the sheet's.
+
+    fastexcel parses the whole sheet on every ``load_sheet`` (a million rows: over 2 s), so the
+    header is not loaded on its own: the columns are picked by name as the sheet's header is
+    read, with the types declared under the layout's spelling of each header. Only a sheet
+    whose header is spelled otherwise (``Date`` for ``date``) is loaded a second time, with its
+    own spelling.
+    """
+    wanted = {normalize_header(header) for header in layout.columns}
+    loaded = reader.load_sheet(
+        sheet,
+        use_columns=lambda column: normalize_header(column.name) in wanted,
+        dtypes={header: _declared_dtype(layout, header) for header in layout.columns},
+        whitespace_as_null=True,
+    )
+    available = [column.name for column in loaded.available_columns()]
+    mapping = _match_columns(available, path, sheet, layout)
+    declared = {
+        column.name for column in loaded.selected_columns if column.dtype_from == "provided_by_name"
+    }
+    if all(mapping[header] == header and header in declared for header in layout.columns):
+        return loaded, mapping
+    del loaded  # free its cells before the sheet is parsed again
+    reloaded = reader.load_sheet(
+        sheet,
+        use_columns=list(mapping.values()),
+        dtypes={actual: _declared_dtype(layout, header) for header, actual in mapping.items()},
+        whitespace_as_null=True,
+    )
+    return reloaded, mapping
 
 
 def read_sheet(path: Path, layout: SheetLayout, data: bytes | None = None) -> pa.Table:
@@ -166,27 +226,17 @@ def read_sheet(path: Path, layout: SheetLayout, data: bytes | None = None) -> pa
     sheet = _match_sheet(reader, path, layout)
     try:
         # Before the reader builds the sheet: a hostile file must fail here, not abort the process.
-        check_sheet_bounds(path, sheet, data)
+        check_archive(path, sheet, data)
     except SourceBoundsError as exc:
         raise SourceFormatError(str(exc)) from exc
-    check_archive(path, sheet, data)
     try:
-        header = reader.load_sheet(sheet, n_rows=0)
-        available = [column.name for column in header.available_columns()]
-        mapping = _match_columns(available, path, sheet, layout)
-        dtypes = {
-            actual: ("datetime" if header_name in layout.datetime_columns else "string")
-            for header_name, actual in mapping.items()
-        }
-        loaded = reader.load_sheet(
-            sheet, use_columns=list(mapping.values()), dtypes=dtypes, whitespace_as_null=True
-        )
+        loaded, mapping = _load_columns(reader, path, sheet, layout)
         batch, cell_errors = loaded.to_arrow_with_errors()
     except fastexcel.FastExcelError as exc:
         raise SourceFormatError(f"{path}: sheet {sheet!r} cannot be read: {exc}") from exc
     # The reader holds the whole sheet's cells (about 0.8 GB per million rows): let it go
     # before the columns are built, so the two never coexist.
-    del loaded, header, reader
+    del loaded, reader
 
     first_data_row = header_row_number(path, sheet, data) + 1
     height = batch.num_rows
