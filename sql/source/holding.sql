@@ -1,7 +1,8 @@
 -- Every readable file of one source with what it holds of one sheet, by path, with its
 -- snapshot keys. Proportional to the source's history: for tools, not for a run's questions.
+{% from "source/_snapshot.sql" import listed_as_cataloged, path_key, version_key %}
 select f.path, f.size_bytes, f.mtime_ns, f.ctime_ns, f.inode, f.sha256,
-    hashtextextended(f.path, 0), hashtextextended(f.path || chr(9) || f.sha256, 0),
+    {{ path_key("f") }}, {{ version_key("f") }},
     s.source_rows, s.undated_rows, s.first_event, s.last_event
 from ops.source_files as f
 inner join ops.source_sheets as s on s.sha256 = f.sha256

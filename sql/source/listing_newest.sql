@@ -1,13 +1,10 @@
 -- Per sheet, the newest readable listed export holding it (its watermark before the cap at
 -- now), and the range of event times the readable listed exports hold of it.
+{% from "source/_snapshot.sql" import listed_as_cataloged, path_key, version_key %}
 with readable as (
     select s.sheet, l.path, l.mtime_ns, s.error, s.first_event, s.last_event
     from pg_temp.catalog_listing as l
-    inner join ops.source_files as f
-        on f.source = %(source)s
-        and f.path = l.path
-        and (f.size_bytes, f.mtime_ns, f.ctime_ns, f.inode)
-        = (l.size_bytes, l.mtime_ns, l.ctime_ns, l.inode)
+    {{ listed_as_cataloged("l", "f") | indent(4) }}
     inner join ops.source_sheets as s on s.sha256 = f.sha256
     where f.error is null
 ),

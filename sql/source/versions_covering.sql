@@ -1,7 +1,8 @@
 -- The readable files of one source holding rows of a sheet in [start, end), by path, each with
 -- its snapshot keys (path, then path and version).
-select f.path, f.sha256, hashtextextended(f.path, 0),
-    hashtextextended(f.path || chr(9) || f.sha256, 0)
+{% from "source/_snapshot.sql" import listed_as_cataloged, path_key, version_key %}
+select f.path, f.sha256, {{ path_key("f") }},
+    {{ version_key("f") }}
 from ops.source_sheets as s
 inner join ops.source_files as f on f.sha256 = s.sha256
 where f.source = %(source)s
