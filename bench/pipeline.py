@@ -11,8 +11,9 @@ server, an admin URL: each measurement creates its database there):
 
 * ``lower_bound``: fastexcel read of both sheets, one COPY of all rows into unindexed tables,
   one ``GROUP BY`` building the hourly aggregate in SQL;
-* ``seed_baseline``: pandas + openpyxl read, ``DataFrame.to_sql``, pandas aggregation (the
-  original design); skipped above ``--baseline-max`` purchases, it takes minutes;
+* ``seed_baseline``: pandas + openpyxl read, the frames copied into text tables, pandas
+  aggregation (the original design, which used ``DataFrame.to_sql``); skipped above
+  ``--baseline-max`` purchases, it takes minutes;
 * ``backfill``: what ``playstudio-luigi backfill --workers 2`` runs (``--workers``), one
   ``DayPipeline`` task per UTC day, on an empty database and a cold parse cache;
 * ``backfill_again``: the same backfill once everything is complete;
@@ -115,19 +116,29 @@ def lower_bound(workbook: Path, dsn: str, hours: int) -> None:
 
 
 def seed_baseline(workbook: Path, dsn: str, hours: int) -> None:
+    import io
+
     import pandas as pd
-    from sqlalchemy import create_engine
+    import psycopg2
 
     purchases = pd.read_excel(workbook, "Purchases", engine="openpyxl")
     spins = pd.read_excel(workbook, "Spins Hourly", engine="openpyxl").dropna(how="all")
-    engine = create_engine(dsn.replace("postgresql://", "postgresql+psycopg2://", 1))
-    purchases.to_sql("purchases", engine, index=False)
-    spins.to_sql("spins", engine, index=False)
+    # The original design's DataFrame.to_sql needs SQLAlchemy >= 2 under pandas 3, and luigid's
+    # task history needs SQLAlchemy < 2: the frames go in as to_sql's text tables would, by COPY.
+    connection = psycopg2.connect(dsn)
+    with connection, connection.cursor() as cursor:
+        for table, frame in (("purchases", purchases), ("spins", spins)):
+            columns = ", ".join(f'"{column}" text' for column in frame.columns)
+            cursor.execute(f"create table {table} ({columns})")
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, header=False)
+            buffer.seek(0)
+            cursor.copy_expert(f"copy {table} from stdin with (format csv)", buffer)
+    connection.close()
     purchases = purchases.drop_duplicates("transaction_id")
     purchases["revenue"] = purchases["revenue"].str.split("=").str[1].astype(float)
     purchases["hour"] = pd.to_datetime(purchases["date"]).dt.floor("h")
     purchases.groupby(["hour", "userId"])["revenue"].agg(["sum", "count"])
-    engine.dispose()
 
 
 def backfill(workbook: Path, dsn: str, hours: int, workers: int) -> None:
