@@ -11,17 +11,38 @@ playstudio_luigi RangeHourly ...`` resolves to the most derived class) and chang
   why, so the command exits non-zero (``[retcode] task_failed``).
 
 Their ``--start``/``--stop`` parse strictly (:mod:`playstudio_luigi.tasks.parameters`).
+
+**Through a central scheduler** (no ``--local-scheduler``), Luigi's exit code counts only what
+this worker ran: with two machines on the same range, intervals the other one built were "being
+run by another worker" (exit 10) and the range task, taken by one of them, "not run" on the
+other (25), although every interval was built. Success is every requested interval complete in
+the warehouse, whoever built it. So there the range task is this process's own (its id carries
+:data:`PROCESS_TOKEN`), requires nothing, and in :meth:`EveryInterval.run` builds the missing
+intervals itself (a nested :func:`luigi.build` on the same luigid, whose summary is this
+machine's share), then waits, bounded by ``[shared_backfill] wait_seconds``, while luigid shows
+another worker building the warehouse, building again what nobody builds any more. It succeeds
+once every interval is complete, and fails naming what is not (exit 30, ``task_failed``).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import luigi
 import luigi.tools.range as luigi_range
+from luigi.cmdline_parser import CmdlineParser
+from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
+from luigi.rpc import RemoteScheduler
+from luigi.task_register import Register, TaskClassNotFoundException
 
+from playstudio_luigi.operations.shared_runs import shared_backfill
+from playstudio_luigi.tasks.base import IntervalTask
+from playstudio_luigi.tasks.batch import DayPipeline
 from playstudio_luigi.tasks.parameters import (
     StrictDateHourParameter,
     StrictDateMinuteParameter,
@@ -33,11 +54,60 @@ logger = logging.getLogger("luigi-interface")
 #: ``task_limit`` meaning "every missing interval".
 UNLIMITED = sys.maxsize
 
+#: Makes a range task through a central scheduler this process's own (see the module).
+PROCESS_TOKEN = uuid.uuid4().hex[:10]
+
+#: Rounds in a row in which nobody was building and nothing landed before a range gives up.
+IDLE_ROUNDS = 2
+
+#: Tasks that write the warehouse: while luigid has one running, an interval may still land.
+BUILDERS = (IntervalTask, DayPipeline)
+
+#: Luigi's outcomes of a nested build in which this worker's own tasks did not all succeed.
+OWN_FAILURES = (
+    LuigiStatusCode.FAILED,
+    LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED,
+    LuigiStatusCode.SCHEDULING_FAILED,
+    LuigiStatusCode.MISSING_EXT,
+)
+
 
 class RangeLeftIntervalsError(RuntimeError):
     """A range task's ``task_limit`` left missing intervals unscheduled."""
 
     log_traceback = False  # the message says what was left and why
+
+
+class RangeIncompleteError(RuntimeError):
+    """Through a central scheduler, requested intervals were still not complete at the end."""
+
+    log_traceback = False  # the message says how many, which and why; the tasks' errors above
+
+
+def through_central_scheduler() -> bool:
+    """Whether this process runs ``luigi`` from its command line with a central scheduler
+    (``luigi.build`` callers are left to Luigi's own behaviour). Luigi's dependency tools
+    (``luigi-deps-tree``) show a range's intervals with ``--local-scheduler``."""
+    return CmdlineParser.get_instance() is not None and not luigi.interface.core().local_scheduler
+
+
+def _scheduler_url() -> str:
+    settings = luigi.interface.core()
+    return settings.scheduler_url or f"http://{settings.scheduler_host}:{settings.scheduler_port}"
+
+
+def others_building() -> bool:
+    """Whether luigid has a task that writes the warehouse running (after this worker's nested
+    build has returned, another worker's)."""
+    running = RemoteScheduler(_scheduler_url()).task_list("RUNNING", "", limit=False)
+    for info in running.values():
+        try:
+            family = Register.get_task_cls(info["name"])
+        except TaskClassNotFoundException:
+            continue
+        if issubclass(family, BUILDERS):
+            return True
+    return False
 
 
 class EveryInterval:
@@ -50,33 +120,124 @@ class EveryInterval:
         "When a limit leaves intervals out, the range task fails naming them.",
     )
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared = through_central_scheduler()
+        if self.shared:
+            self.task_id = f"{self.task_id}_{PROCESS_TOKEN}"
+
     def missing_datetimes(self, finite_datetimes: list[datetime]) -> list[datetime]:
         missing = super().missing_datetimes(finite_datetimes)
-        self._missing = sorted(missing)
+        if not hasattr(self, "_missing"):  # what the range was asked to build, once
+            self._missing = sorted(missing)
         return missing
 
     def left_out(self) -> list[datetime]:
         """The missing intervals ``task_limit`` kept out of :meth:`requires`, in order."""
-        scheduled = len(self.requires())
+        scheduled = len(self._interval_tasks())
         missing: list[datetime] = getattr(self, "_missing", [])
         if self.reverse:
             return missing[: len(missing) - scheduled]
         return missing[scheduled:]
 
-    def requires(self) -> list[luigi.Task]:
+    def _interval_tasks(self) -> list[luigi.Task]:
+        """The missing intervals to build (within ``task_limit``): Luigi's ``requires``."""
         first_call = not hasattr(self, "_cached_requires")
         required = super().requires()
         if first_call and self.left_out():
             logger.warning("%s", self._left_out_message())
         return required
 
+    def requires(self) -> list[luigi.Task]:
+        return [] if self.shared else self._interval_tasks()
+
     def complete(self) -> bool:
+        if self.shared:  # complete when nothing is missing (then run() is not needed)
+            return not self._interval_tasks() and not self.left_out()
         return not self.left_out() and super().complete()
 
     def run(self) -> None:
-        """Reached only when intervals were left out (otherwise complete once required)."""
+        """Locally reached only when intervals were left out (otherwise complete once
+        required); through a central scheduler it builds them (see the module)."""
+        if self.shared:
+            self._build_shared()
         if self.left_out():
             raise RangeLeftIntervalsError(self._left_out_message())
+
+    def _build_shared(self) -> None:
+        settings = shared_backfill()
+        wanted = self._scheduled()
+        deadline, idle, announced = time.monotonic() + settings.wait_seconds, 0, False
+        while True:
+            left = self._still_missing(wanted)
+            if not left:
+                return
+            result = self._build_here(left)
+            after = self._still_missing(left)
+            if not after:
+                return
+            if result.status in OWN_FAILURES:
+                raise RangeIncompleteError(self._incomplete(after, wanted, "tasks failed (above)"))
+            if not others_building():
+                idle = 0 if len(after) < len(left) else idle + 1
+                if idle >= IDLE_ROUNDS:
+                    reason = "nobody is building them (see luigid)"
+                    raise RangeIncompleteError(self._incomplete(after, wanted, reason))
+                continue  # what another worker gave up on, or its next task: build it here
+            idle = 0
+            if time.monotonic() >= deadline:
+                reason = f"another worker still builds after {settings.wait_seconds:.0f} s"
+                raise RangeIncompleteError(self._incomplete(after, wanted, reason))
+            if not announced:
+                logger.warning(
+                    "%s: waiting (up to %.0f s) for %d interval(s) another worker is building",
+                    type(self).__name__,
+                    settings.wait_seconds,
+                    len(after),
+                )
+                announced = True
+            time.sleep(settings.poll_seconds)
+
+    def _build_here(self, intervals: Sequence[datetime]) -> LuigiRunResult:
+        """This worker's share of ``intervals``, on the same luigid. Its worker does not keep
+        alive: the wait is bounded here, and others' tasks are seen in luigid."""
+        settings = luigi.interface.core()
+        tasks = [self._instantiate_task_cls(self.datetime_to_parameter(d)) for d in intervals]
+        config = luigi.configuration.get_config()
+        kept = config.get("worker", "keep_alive", None)
+        config.set("worker", "keep_alive", "false")
+        try:
+            return luigi.build(
+                tasks,
+                workers=settings.workers,
+                local_scheduler=False,
+                scheduler_url=settings.scheduler_url,
+                scheduler_host=settings.scheduler_host,
+                scheduler_port=settings.scheduler_port,
+                detailed_summary=True,
+            )
+        finally:
+            if kept is None:
+                config.remove_option("worker", "keep_alive")
+            else:
+                config.set("worker", "keep_alive", kept)
+
+    def _scheduled(self) -> list[datetime]:
+        """The missing intervals within ``task_limit``, in order."""
+        self._interval_tasks()
+        left = set(self.left_out())
+        return [d for d in getattr(self, "_missing", []) if d not in left]
+
+    def _still_missing(self, intervals: Sequence[datetime]) -> list[datetime]:
+        """Of ``intervals``, those not complete in the warehouse now (Luigi's bulk check)."""
+        return sorted(super().missing_datetimes(list(intervals)))
+
+    def _incomplete(self, left: list[datetime], wanted: list[datetime], reason: str) -> str:
+        first, last = (self._format_datetime(d) for d in (left[0], left[-1]))
+        return (
+            f"{type(self).__name__}: {len(left)} of {len(wanted)} {self.of_cls.task_family} "
+            f"intervals not complete ({first} .. {last}): {reason}"
+        )
 
     def _left_out_message(self) -> str:
         left = self.left_out()

@@ -1,5 +1,6 @@
-"""Two machines, one luigid, the same backfill: the one that finishes first waits for the
-days the other is building and both exit 0 once every hour is complete, whoever built it."""
+"""Two machines, one luigid, the same backfill or the same ``luigi ... RangeHourly``: the one
+that finishes first waits (bounded) for what the other is building, and both exit 0 once every
+interval is complete, whoever built it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,47 @@ def machine(port: int, home: Path) -> subprocess.Popen:
     )
 
 
+def range_machine(port: int, home: Path, config: Path | None = None) -> subprocess.Popen:
+    """The README's ``RangeHourly`` line through the luigid on ``port``, as another machine;
+    its stderr in ``home/stderr.log`` (a pipe nobody reads while it waits would block it)."""
+    args = ["--module", "playstudio_luigi", "RangeHourly", "--of", "HourlyPipeline"]
+    span = ["--start", f"{START:%Y-%m-%dT%H}", "--stop", f"{STOP:%Y-%m-%dT%H}"]
+    scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+    # Luigi's pid lock (one such command per machine) in each "machine's" own directory.
+    home.mkdir(parents=True, exist_ok=True)
+    scheduler += ["--lock-pid-dir", str(home / "luigi")]
+    env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE), "PLAYSTUDIO_HOME": str(home)}
+    if config is not None:
+        env["LUIGI_CONFIG_PATH"] = str(config)
+    with open(home / "stderr.log", "w") as stderr:
+        return subprocess.Popen(
+            [str(CLI.parent / "luigi"), *args, *span, *scheduler], env=env, stderr=stderr
+        )
+
+
+def stderr_of(home: Path) -> str:
+    return (home / "stderr.log").read_text()
+
+
+def wait_for_line(process: subprocess.Popen, home: Path, *words: str) -> None:
+    """Until a line of ``process``'s stderr has all of ``words``; fails if it exits before."""
+    while not any(all(w in line for w in words) for line in stderr_of(home).splitlines()):
+        assert process.poll() is None, f"exited {process.returncode}: {stderr_of(home)[-3000:]}"
+        time.sleep(0.2)
+
+
+def wait_running_first_extract(port: int, process: subprocess.Popen, home: Path) -> None:
+    """Until luigid shows ``process``'s worker running the first hour's first extract (blocked
+    on the lock), so that the other machine cannot take that one."""
+    first = f"{START:%Y-%m-%dT%H%M}"
+    while not any(
+        task["name"] == "ExtractPurchases" and task["params"].get("interval") == first
+        for task in task_list(port, "RUNNING").values()
+    ):
+        assert process.poll() is None, f"exited {process.returncode}: {stderr_of(home)[-3000:]}"
+        time.sleep(0.2)
+
+
 def lock_first_extract(url: str) -> psycopg2.extensions.connection:
     """Hold the advisory lock the day's first extract takes: its transaction (and so the day
     task, RUNNING in luigid) waits until the connection closes."""
@@ -77,6 +119,59 @@ def test_the_machine_done_first_waits_for_the_other_and_both_exit_0(warehouse, t
             lock.close()  # the builder's day goes on
         assert builder.wait(timeout=600) == 0, builder.stderr.read()[-3000:]
         assert waiter.wait(timeout=600) == 0, waiter.stderr.read()[-3000:]
+    db_connection.reset()
+    assert graph.complete_hours(HOURS) == set(HOURS)
+
+
+def test_two_machines_on_one_range_both_exit_0_once_every_interval_is_built(warehouse, tmp_path):
+    """Luigi's own exit codes said 25 on both (tasks the other one ran were "not granted run
+    permission"), although gold was complete."""
+    db_connection.connect().close()
+    lock = lock_first_extract(warehouse)
+    with start_luigid(tmp_path / "luigid", "[scheduler]\nworker_disconnect_delay = 3\n") as server:
+        a, b = tmp_path / "a", tmp_path / "b"
+        builder = range_machine(server.port, a)
+        try:
+            wait_running_first_extract(server.port, builder, a)
+            waiter = range_machine(server.port, b)
+            wait_for_line(
+                waiter, b, "RangeHourly: waiting", "interval(s) another worker is building"
+            )
+        finally:
+            lock.close()
+        assert builder.wait(timeout=600) == 0, stderr_of(a)[-3000:]
+        assert waiter.wait(timeout=600) == 0, stderr_of(b)[-3000:]
+        # Each range task is its machine's own, not one handed to either of them.
+        ranges = [name for name in task_list(server.port, "DONE") if name.startswith("Range")]
+        assert len(ranges) == 2, ranges
+    db_connection.reset()
+    assert graph.complete_hours(HOURS) == set(HOURS)
+
+
+def test_a_range_waiting_for_another_machine_gives_up_at_the_bound_naming_what_is_left(
+    warehouse, tmp_path
+):
+    db_connection.connect().close()
+    lock = lock_first_extract(warehouse)
+    config = tmp_path / "waiter.cfg"
+    config.write_text("[shared_backfill]\nwait_seconds = 3\npoll_seconds = 0.5\n")
+    with start_luigid(tmp_path / "luigid", "[scheduler]\nworker_disconnect_delay = 3\n") as server:
+        a, b = tmp_path / "a", tmp_path / "b"
+        builder = range_machine(server.port, a)
+        try:
+            wait_running_first_extract(server.port, builder, a)
+            waiter = range_machine(server.port, b, config)
+            waiter.wait(timeout=600)
+            errors = stderr_of(b)
+            assert waiter.returncode == 30, errors[-3000:]  # [retcode] task_failed
+            assert (
+                "RangeHourly: 1 of 3 HourlyPipeline intervals not complete "
+                "(2022-04-01T00 .. 2022-04-01T00): another worker still builds after 3 s"
+            ) in errors
+            assert "Traceback" not in errors
+        finally:
+            lock.close()
+        assert builder.wait(timeout=600) == 0, stderr_of(a)[-3000:]
     db_connection.reset()
     assert graph.complete_hours(HOURS) == set(HOURS)
 
