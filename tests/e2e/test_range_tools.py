@@ -32,7 +32,7 @@ from playstudio_luigi.testing.sample import BUNDLED_SAMPLE, SampleSpec, write_sa
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 BIN = Path(sys.executable).parent
-README_START, README_STOP = datetime(2022, 4, 1), datetime(2022, 4, 4)  # the README's lines
+README_START, README_STOP = datetime(2022, 4, 1), datetime(2022, 4, 3)  # the README's lines
 README = (README_START, README_STOP)
 
 
@@ -92,33 +92,33 @@ def complete_hours(hours: list[datetime]) -> set[datetime]:
 @pytest.mark.parametrize("tool", ["RangeDaily", "RangeHourly", "RangeByMinutes"])
 def test_readme_range_line_builds_every_interval(tool, warehouse, tmp_path):
     env = user_env(tmp_path, Path(str(BUNDLED_SAMPLE)), warehouse)
-    if tool == "RangeHourly":  # gold missing for all 72 hours
+    if tool == "RangeHourly":  # gold missing for all 48 hours
         with_gap(env, tmp_path, README, README, "gold")
     elif tool == "RangeByMinutes":  # silver missing for the first 6 hours: 72 intervals
         with_gap(env, tmp_path, README, (README_START, README_START + 6 * ONE_HOUR), "silver")
     result = run_line(readme_line("bash", f"playstudio_luigi {tool} "), tmp_path, env)
     assert result.returncode == 0, result.stderr[-3000:]
     hours = hours_between(README_START, README_STOP)
-    assert len(hours) == 72
-    if tool == "RangeByMinutes":  # through silver purchases: all 864 intervals
+    assert len(hours) == 48  # the sample's two days
+    if tool == "RangeByMinutes":  # through silver purchases: all 576 intervals, not 50
         starts = starts_between(README_START, README_STOP, FIVE_MINUTES)
         done = markers.completed_starts(FiveMinutePipeline.marker_family(), starts)
-        assert len(done) == len(starts) == 864
-    else:  # through gold: 72 hours, not 50
+        assert len(done) == len(starts) == 576
+    else:  # through gold (more than 50 hours: the nightly healing line below)
         assert complete_hours(hours) == set(hours)
 
 
 def test_a_task_limit_that_leaves_intervals_fails_naming_them(warehouse, tmp_path):
-    line = readme_line("bash", "playstudio_luigi RangeDaily ") + " --task-limit 2"
+    line = readme_line("bash", "playstudio_luigi RangeDaily ") + " --task-limit 1"
     result = run_line(line, tmp_path, user_env(tmp_path, Path(str(BUNDLED_SAMPLE)), warehouse))
     assert result.returncode == 30, result.stderr[-3000:]  # [retcode] task_failed
     assert (
-        "RangeDaily left 1 of 3 missing DayPipeline intervals unscheduled "
-        "(2022-04-03 .. 2022-04-03) because task_limit = 2"
+        "RangeDaily left 1 of 2 missing DayPipeline intervals unscheduled "
+        "(2022-04-02 .. 2022-04-02) because task_limit = 1"
     ) in result.stderr
     assert "Traceback" not in result.stderr
     hours = hours_between(README_START, README_STOP)
-    assert complete_hours(hours) == set(hours[:48])  # the two days it scheduled
+    assert complete_hours(hours) == set(hours[:24])  # the day it scheduled
 
 
 def test_nightly_healing_line_heals_every_closed_hour(warehouse, tmp_path):

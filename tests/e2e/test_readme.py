@@ -40,8 +40,8 @@ NOT_RUN_HERE = {
     ),
     "LUIGI_CONFIG_PATH=deploy/luigid.cfg luigid": "a system luigid (tests start their own)",
     "luigi --module playstudio_luigi Range": (
-        "Luigi's range tools over the sample: tests/e2e/test_cli.py runs RangeHourly and "
-        "RangeByMinutes over fewer hours"
+        "Luigi's range tools over the sample: tests/e2e/test_range_tools.py runs these "
+        "lines as written"
     ),
     "luigi --module playstudio_luigi HourlyPipeline --hour 2022-04-01T22 --scheduler-host": (
         "needs the luigid above"
