@@ -199,15 +199,16 @@ class DayPipeline(luigi.Task):
     ) -> list[str]:
         """Every layer once over its pending ready intervals; the failures."""
         failures: list[str] = []
-        families = [task.marker_family() for task in pipeline.tasks]
+        layers = layer_order(pipeline, self.day)
+        families = [task.marker_family() for task in layers]
         rows = "no rows"
-        for number, task in enumerate(pipeline.tasks):
+        for number, task in enumerate(layers):
             pending = _pending(pipeline, task, ready[task])
             report_progress(
                 self,
                 f"{self.window}: {task.get_task_family()}, {len(pending)} intervals; "
                 f"rows so far: {rows}",
-                round(100 * number / len(pipeline.tasks)),
+                round(100 * number / len(layers)),
             )
             if pending:
                 failures += self._run_layer(task, pending)
@@ -246,6 +247,18 @@ class DayPipeline(luigi.Task):
             except DATA_FAILURES as error:
                 failures.append(str(error))
         return failures
+
+
+def layer_order(pipeline: graph.TaskGraph, day: date) -> list[type[IntervalTask]]:
+    """The order a day runs its layers in: the extracts first, from a different sheet each day
+    (rotated by the day), then the graph's order. Each sheet of an export is parsed once per
+    machine, under a lock: two workers starting consecutive days with the same sheet had one
+    waiting for the other's parse; now they parse different sheets at the same time. Any order
+    with the extracts first is valid: an extract needs nothing built in the graph."""
+    extracts = pipeline.extracts()
+    shift = day.toordinal() % len(extracts) if extracts else 0
+    rotated = extracts[shift:] + extracts[:shift]
+    return [*rotated, *(task for task in pipeline.tasks if task not in extracts)]
 
 
 def _unbuilt(ready: dict[type[IntervalTask], list[datetime]]) -> int:

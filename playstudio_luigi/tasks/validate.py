@@ -9,6 +9,7 @@ transaction and writes quarantine.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,8 @@ from typing import Any, ClassVar
 import luigi
 import pandas as pd
 import psycopg2.extensions
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from playstudio_luigi.alerts.config import slack
 from playstudio_luigi.config import playstudio
@@ -50,20 +53,45 @@ class Thresholds:
         )
 
 
+#: Staged columns that are not cells as text.
+_STAGED_TYPES = {
+    "interval_start": pa.timestamp("us"),
+    "event_time": pa.timestamp("us"),
+    "source_row": pa.int64(),
+}
+
+
 def read_staged(
     cursor: psycopg2.extensions.cursor, layout: SheetLayout, starts: Sequence[datetime]
 ) -> pd.DataFrame:
-    """The staged rows of ``starts``, as validation sees them."""
-    cursor.execute(
-        render(
-            "staging/select_batch.sql",
-            table=layout.staging_table,
-            value_columns=layout.value_fields,
-        ),
-        {"starts": list(starts)},
+    """The staged rows of ``starts``, as validation sees them.
+
+    Through COPY into Arrow rather than rows fetched as Python tuples: a day of purchases
+    (~30,000 rows) in half the time and a third of the CPU (BENCHMARKS.md). In PostgreSQL's
+    CSV a NULL is an unquoted empty field and the empty string a quoted one; Arrow's reader
+    keeps them apart the same way.
+    """
+    query = render(
+        "staging/select_batch.sql", table=layout.staging_table, value_columns=layout.value_fields
     )
-    names = [column.name for column in cursor.description]
-    return pd.DataFrame(cursor.fetchall(), columns=names)
+    bound = cursor.mogrify(query, {"starts": list(starts)}).decode()  # COPY takes no parameters
+    buffer = io.BytesIO()
+    cursor.copy_expert(f"copy ({bound}) to stdout with (format csv, header true)", buffer)
+    names = [*_STAGED_TYPES, "user_id", *layout.value_fields, "cell_errors"]
+    names += ["source_path", "source_sha256"]
+    types = {name: _STAGED_TYPES.get(name, pa.string()) for name in names}
+    buffer.seek(0)  # the header line at least
+    table = pacsv.read_csv(
+        buffer,
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table.to_pandas()
 
 
 def validate_by_version(
