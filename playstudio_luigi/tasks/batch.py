@@ -199,16 +199,15 @@ class DayPipeline(luigi.Task):
     ) -> list[str]:
         """Every layer once over its pending ready intervals; the failures."""
         failures: list[str] = []
-        layers = layer_order(pipeline, self.day)
-        families = [task.marker_family() for task in layers]
+        families = [task.marker_family() for task in pipeline.tasks]
         rows = "no rows"
-        for number, task in enumerate(layers):
+        for number, task in enumerate(pipeline.tasks):
             pending = _pending(pipeline, task, ready[task])
             report_progress(
                 self,
                 f"{self.window}: {task.get_task_family()}, {len(pending)} intervals; "
                 f"rows so far: {rows}",
-                round(100 * number / len(layers)),
+                round(100 * number / len(pipeline.tasks)),
             )
             if pending:
                 failures += self._run_layer(task, pending)
@@ -247,18 +246,6 @@ class DayPipeline(luigi.Task):
             except DATA_FAILURES as error:
                 failures.append(str(error))
         return failures
-
-
-def layer_order(pipeline: graph.TaskGraph, day: date) -> list[type[IntervalTask]]:
-    """The order a day runs its layers in: the extracts first, from a different sheet each day
-    (rotated by the day), then the graph's order. Each sheet of an export is parsed once per
-    machine, under a lock: two workers starting consecutive days with the same sheet had one
-    waiting for the other's parse; now they parse different sheets at the same time. Any order
-    with the extracts first is valid: an extract needs nothing built in the graph."""
-    extracts = pipeline.extracts()
-    shift = day.toordinal() % len(extracts) if extracts else 0
-    rotated = extracts[shift:] + extracts[:shift]
-    return [*rotated, *(task for task in pipeline.tasks if task not in extracts)]
 
 
 def _unbuilt(ready: dict[type[IntervalTask], list[datetime]]) -> int:
