@@ -66,14 +66,5 @@ def test_no_staged_rows_is_an_empty_frame_with_the_columns(db):
     with db.cursor() as cursor:
         frame = read_staged(cursor, PURCHASES, [START])
     assert frame.empty
-    assert list(frame.columns) == [
-        "interval_start",
-        "source_row",
-        "event_time",
-        "user_id",
-        "revenue",
-        "transaction_id",
-        "cell_errors",
-        "source_path",
-        "source_sha256",
-    ]
+    staged = ["interval_start", "source_row", "event_time", "user_id", *PURCHASES.value_fields]
+    assert list(frame.columns) == [*staged, "cell_errors", "source_path", "source_sha256"]
