@@ -11,11 +11,28 @@ with batch_ids as (
     where interval_start = any(%(starts)s::timestamp[])
 ),
 
+winners as (
+    -- each id's winner as silver files it, by its primary key (never a scan of all of silver)
+    select batch_ids.transaction_id, silver.*
+    from batch_ids
+    cross join lateral (
+        select interval_start, source_path, source_sha256, source_row
+        from silver.silver_purchases
+        where transaction_id = batch_ids.transaction_id
+        offset 0
+    ) as silver
+),
+
 copies as (
     -- an index probe per id, as in silver/silver_purchases.sql (`offset 0`: never a hash of
-    -- all of bronze)
-    select batch_ids.transaction_id, bronze.*
-    from batch_ids
+    -- all of bronze), each copy marked when it is the winner's row
+    select
+        winners.transaction_id,
+        bronze.*,
+        (bronze.interval_start, bronze.source_path, bronze.source_sha256, bronze.source_row)
+            = (winners.interval_start, winners.source_path, winners.source_sha256,
+               winners.source_row) as is_winner
+    from winners
     cross join lateral (
         select
             interval_start,
@@ -26,39 +43,45 @@ copies as (
             source_sha256,
             source_row
         from bronze.bronze_purchases
-        where lower(btrim(transaction_id)) = batch_ids.transaction_id
+        where lower(btrim(transaction_id)) = winners.transaction_id
         offset 0
     ) as bronze
 ),
 
-winners as (
-    select copies.*
+beside_winner as (
+    -- one pass over the copies: each beside its id's winner (when bronze still has it)
+    select
+        copies.*,
+        bool_or(is_winner) over by_id as has_winner,
+        first_value(source_path) over by_id as winner_source_path,
+        first_value(source_row) over by_id as winner_source_row,
+        first_value(event_time) over by_id as winner_event_time,
+        first_value(user_id) over by_id as winner_user_id,
+        first_value(revenue) over by_id as winner_revenue
     from copies
-    inner join silver.silver_purchases as silver
-        on silver.transaction_id = copies.transaction_id
-        and silver.interval_start = copies.interval_start
-        and silver.source_path = copies.source_path
-        and silver.source_sha256 = copies.source_sha256
-        and silver.source_row = copies.source_row
+    window by_id as (
+        partition by transaction_id order by is_winner desc
+        rows between unbounded preceding and unbounded following
+    )
 ),
 
 final as (
     select
-        copies.transaction_id,
-        copies.source_path,
-        copies.source_row,
-        copies.event_time,
-        copies.user_id,
-        copies.revenue,
-        winners.source_path as winner_source_path,
-        winners.source_row as winner_source_row,
-        winners.event_time as winner_event_time,
-        winners.user_id as winner_user_id,
-        winners.revenue as winner_revenue
-    from copies
-    inner join winners on winners.transaction_id = copies.transaction_id
-    where (copies.event_time, copies.user_id, copies.revenue)
-        <> (winners.event_time, winners.user_id, winners.revenue)
+        transaction_id,
+        source_path,
+        source_row,
+        event_time,
+        user_id,
+        revenue,
+        winner_source_path,
+        winner_source_row,
+        winner_event_time,
+        winner_user_id,
+        winner_revenue
+    from beside_winner
+    where has_winner
+      and (event_time, user_id, revenue)
+        <> (winner_event_time, winner_user_id, winner_revenue)
 )
 
 select * from final
