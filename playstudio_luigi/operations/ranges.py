@@ -27,7 +27,9 @@ once every interval is complete, and fails naming what is not (exit 30, ``task_f
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Sequence
@@ -35,6 +37,7 @@ from datetime import datetime
 
 import luigi
 import luigi.tools.range as luigi_range
+import luigi.worker
 from luigi.cmdline_parser import CmdlineParser
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
 from luigi.rpc import RemoteScheduler
@@ -201,6 +204,11 @@ class EveryInterval:
     def _build_here(self, intervals: Sequence[datetime]) -> LuigiRunResult:
         """This worker's share of ``intervals``, on the same luigid. Its worker does not keep
         alive: the wait is bounded here, and others' tasks are seen in luigid."""
+        if multiprocessing.parent_process() is not None:
+            # Luigi forked this process (--workers > 1) while holding luigi.worker.fork_lock,
+            # and the copy here stays locked for good: the nested worker's first fork would
+            # wait on it forever. Nothing else in this process can hold it.
+            luigi.worker.fork_lock = threading.Lock()
         settings = luigi.interface.core()
         tasks = [self._instantiate_task_cls(self.datetime_to_parameter(d)) for d in intervals]
         config = luigi.configuration.get_config()
