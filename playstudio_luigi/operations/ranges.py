@@ -40,12 +40,13 @@ import luigi.tools.range as luigi_range
 import luigi.worker
 from luigi.cmdline_parser import CmdlineParser
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode
-from luigi.rpc import RemoteScheduler
-from luigi.task_register import Register, TaskClassNotFoundException
 
-from playstudio_luigi.operations.shared_runs import shared_backfill
-from playstudio_luigi.tasks.base import IntervalTask
-from playstudio_luigi.tasks.batch import DayPipeline
+from playstudio_luigi.operations.shared_runs import (
+    others_building,
+    scheduler_url,
+    shared_backfill,
+    wait_for_hours,
+)
 from playstudio_luigi.tasks.parameters import (
     StrictDateHourParameter,
     StrictDateMinuteParameter,
@@ -62,9 +63,6 @@ PROCESS_TOKEN = uuid.uuid4().hex[:10]
 
 #: Rounds in a row in which nobody was building and nothing landed before a range gives up.
 IDLE_ROUNDS = 2
-
-#: Tasks that write the warehouse: while luigid has one running, an interval may still land.
-BUILDERS = (IntervalTask, DayPipeline)
 
 #: Luigi's outcomes of a nested build in which this worker's own tasks did not all succeed.
 OWN_FAILURES = (
@@ -96,21 +94,7 @@ def through_central_scheduler() -> bool:
 
 def _scheduler_url() -> str:
     settings = luigi.interface.core()
-    return settings.scheduler_url or f"http://{settings.scheduler_host}:{settings.scheduler_port}"
-
-
-def others_building() -> bool:
-    """Whether luigid has a task that writes the warehouse running (after this worker's nested
-    build has returned, another worker's)."""
-    running = RemoteScheduler(_scheduler_url()).task_list("RUNNING", "", limit=False)
-    for info in running.values():
-        try:
-            family = Register.get_task_cls(info["name"])
-        except TaskClassNotFoundException:
-            continue
-        if issubclass(family, BUILDERS):
-            return True
-    return False
+    return settings.scheduler_url or scheduler_url(settings.scheduler_host, settings.scheduler_port)
 
 
 class EveryInterval:
@@ -131,8 +115,7 @@ class EveryInterval:
 
     def missing_datetimes(self, finite_datetimes: list[datetime]) -> list[datetime]:
         missing = super().missing_datetimes(finite_datetimes)
-        if not hasattr(self, "_missing"):  # what the range was asked to build, once
-            self._missing = sorted(missing)
+        self._missing = sorted(missing)
         return missing
 
     def left_out(self) -> list[datetime]:
@@ -168,38 +151,35 @@ class EveryInterval:
             raise RangeLeftIntervalsError(self._left_out_message())
 
     def _build_shared(self) -> None:
+        """Build the missing intervals here, wait while another worker builds (the shared
+        backfill's wait), and again build here what nobody builds any more."""
         settings = shared_backfill()
         wanted = self._scheduled()
-        deadline, idle, announced = time.monotonic() + settings.wait_seconds, 0, False
-        while True:
-            left = self._still_missing(wanted)
-            if not left:
-                return
+        building = others_building(_scheduler_url())
+        deadline, stalled, before = time.monotonic() + settings.wait_seconds, 0, len(wanted) + 1
+        while left := self._still_missing(wanted):
+            stalled = stalled + 1 if len(left) >= before else 0
+            if stalled >= IDLE_ROUNDS:
+                reason = "nobody is building them (see luigid)"
+                raise RangeIncompleteError(self._incomplete(left, wanted, reason))
+            before = len(left)
             result = self._build_here(left)
             after = self._still_missing(left)
-            if not after:
-                return
-            if result.status in OWN_FAILURES:
+            if after and result.status in OWN_FAILURES:
                 raise RangeIncompleteError(self._incomplete(after, wanted, "tasks failed (above)"))
-            if not others_building():
-                idle = 0 if len(after) < len(left) else idle + 1
-                if idle >= IDLE_ROUNDS:
-                    reason = "nobody is building them (see luigid)"
-                    raise RangeIncompleteError(self._incomplete(after, wanted, reason))
-                continue  # what another worker gave up on, or its next task: build it here
-            idle = 0
+            if not after or wait_for_hours(
+                after,
+                building,
+                wait_seconds=max(0.0, deadline - time.monotonic()),
+                poll_seconds=settings.poll_seconds,
+                complete=lambda intervals: set(intervals) - set(self._still_missing(intervals)),
+                what=type(self).__name__,
+                unit="interval",
+            ):
+                return
             if time.monotonic() >= deadline:
                 reason = f"another worker still builds after {settings.wait_seconds:.0f} s"
                 raise RangeIncompleteError(self._incomplete(after, wanted, reason))
-            if not announced:
-                logger.warning(
-                    "%s: waiting (up to %.0f s) for %d interval(s) another worker is building",
-                    type(self).__name__,
-                    settings.wait_seconds,
-                    len(after),
-                )
-                announced = True
-            time.sleep(settings.poll_seconds)
 
     def _build_here(self, intervals: Sequence[datetime]) -> LuigiRunResult:
         """This worker's share of ``intervals``, on the same luigid. Its worker does not keep

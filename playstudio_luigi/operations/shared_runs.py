@@ -17,8 +17,11 @@ from datetime import datetime
 
 import luigi
 from luigi.rpc import RemoteScheduler
+from luigi.task_register import Register, TaskClassNotFoundException
 
 from playstudio_luigi.tasks import graph
+from playstudio_luigi.tasks.base import IntervalTask
+from playstudio_luigi.tasks.batch import DayPipeline
 
 logger = logging.getLogger("playstudio_luigi")
 
@@ -37,12 +40,15 @@ class shared_backfill(luigi.Config):
     )
 
 
+def scheduler_url(scheduler_host: str, scheduler_port: int | None) -> str:
+    return f"http://{scheduler_host}:{scheduler_port or 8082}"
+
+
 def scheduler_tasks_active(
     scheduler_host: str, scheduler_port: int | None, task_ids: Collection[str]
 ) -> Callable[[], bool]:
     """A question for luigid: is any of ``task_ids`` running or pending there?"""
-    url = f"http://{scheduler_host}:{scheduler_port or 8082}"
-    scheduler = RemoteScheduler(url)
+    scheduler = RemoteScheduler(scheduler_url(scheduler_host, scheduler_port))
     wanted = set(task_ids)
 
     def active() -> bool:
@@ -51,6 +57,24 @@ def scheduler_tasks_active(
         )
 
     return active
+
+
+def others_building(url: str) -> Callable[[], bool]:
+    """A question for luigid at ``url``: is a task that writes the warehouse (an interval's or
+    a day's) running there? Asked once this worker runs nothing, so: another worker's."""
+    scheduler = RemoteScheduler(url)
+
+    def building() -> bool:
+        for info in scheduler.task_list("RUNNING", "", limit=False).values():
+            try:
+                family = Register.get_task_cls(info["name"])
+            except TaskClassNotFoundException:
+                continue
+            if issubclass(family, (IntervalTask, DayPipeline)):
+                return True
+        return False
+
+    return building
 
 
 def wait_for_hours(
@@ -62,9 +86,11 @@ def wait_for_hours(
     complete: Callable[[Sequence[datetime]], set[datetime]] = graph.complete_hours,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    what: str = "backfill",
+    unit: str = "hour",
 ) -> bool:
-    """True once every hour is complete; False when nobody builds the rest any more or
-    ``wait_seconds`` have passed."""
+    """True once every hour (or interval: ``unit``) is complete; False when nobody builds the
+    rest any more or ``wait_seconds`` have passed. ``what`` names the waiter in its lines."""
     wanted, deadline, announced = set(hours), clock() + wait_seconds, False
     while True:
         active = others_active()  # asked first: a task finishing meanwhile is seen complete
@@ -75,14 +101,20 @@ def wait_for_hours(
             return False
         if clock() >= deadline:
             logger.warning(
-                "backfill: %d hour(s) still not complete after waiting %.0f s", left, wait_seconds
+                "%s: %d %s(s) still not complete after waiting %.0f s",
+                what,
+                left,
+                unit,
+                wait_seconds,
             )
             return False
         if not announced:
             logger.warning(
-                "backfill: waiting (up to %.0f s) for %d hour(s) another worker is building",
+                "%s: waiting (up to %.0f s) for %d %s(s) another worker is building",
+                what,
                 wait_seconds,
                 left,
+                unit,
             )
             announced = True
         sleep(poll_seconds)

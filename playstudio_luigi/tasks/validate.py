@@ -77,10 +77,9 @@ def read_staged(
     bound = cursor.mogrify(query, {"starts": list(starts)}).decode()  # COPY takes no parameters
     buffer = io.BytesIO()
     cursor.copy_expert(f"copy ({bound}) to stdout with (format csv, header true)", buffer)
-    names = [*_STAGED_TYPES, "user_id", *layout.value_fields, "cell_errors"]
-    names += ["source_path", "source_sha256"]
+    names = buffer.getvalue().split(b"\n", 1)[0].decode().split(",")  # the header line
     types = {name: _STAGED_TYPES.get(name, pa.string()) for name in names}
-    buffer.seek(0)  # the header line at least
+    buffer.seek(0)
     table = pacsv.read_csv(
         buffer,
         parse_options=pacsv.ParseOptions(newlines_in_values=True),

@@ -29,36 +29,37 @@ START, STOP = datetime(2022, 4, 1, 0), datetime(2022, 4, 1, 3)
 HOURS = hours_between(START, STOP)
 
 
+def start_machine(command: list[str], home: Path, config: Path | None = None) -> subprocess.Popen:
+    """``command`` as another machine would run it (its own home), its stderr in
+    ``home/stderr.log`` (a pipe nobody reads while it waits would block it)."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE), "PLAYSTUDIO_HOME": str(home)}
+    if config is not None:
+        env["LUIGI_CONFIG_PATH"] = str(config)
+    with open(home / "stderr.log", "w") as stderr:
+        return subprocess.Popen(command, env=env, stderr=stderr)
+
+
+def scheduler_args(port: int) -> list[str]:
+    return ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
+
+
 def machine(port: int, home: Path) -> subprocess.Popen:
     """``playstudio-luigi backfill`` through the luigid on ``port``, as another machine."""
-    scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
     args = ["backfill", "--start", f"{START:%Y-%m-%dT%H}", "--stop", f"{STOP:%Y-%m-%dT%H}"]
-    return subprocess.Popen(
-        [str(CLI), *args, *scheduler],
-        env={**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE), "PLAYSTUDIO_HOME": str(home)},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return start_machine([str(CLI), *args, *scheduler_args(port)], home)
 
 
 def range_machine(
     port: int, home: Path, config: Path | None = None, workers: int = 1
 ) -> subprocess.Popen:
-    """The README's ``RangeHourly`` line through the luigid on ``port``, as another machine;
-    its stderr in ``home/stderr.log`` (a pipe nobody reads while it waits would block it)."""
+    """The README's ``RangeHourly`` line through the luigid on ``port``, as another machine."""
     args = ["--module", "playstudio_luigi", "RangeHourly", "--of", "HourlyPipeline"]
     span = ["--start", f"{START:%Y-%m-%dT%H}", "--stop", f"{STOP:%Y-%m-%dT%H}"]
-    scheduler = ["--scheduler-host", "127.0.0.1", "--scheduler-port", str(port)]
     # Luigi's pid lock (one such command per machine) in each "machine's" own directory.
-    home.mkdir(parents=True, exist_ok=True)
-    scheduler += ["--lock-pid-dir", str(home / "luigi"), "--workers", str(workers)]
-    env = {**os.environ, "PLAYSTUDIO_SOURCE": str(BUNDLED_SAMPLE), "PLAYSTUDIO_HOME": str(home)}
-    if config is not None:
-        env["LUIGI_CONFIG_PATH"] = str(config)
-    with open(home / "stderr.log", "w") as stderr:
-        return subprocess.Popen(
-            [str(CLI.parent / "luigi"), *args, *span, *scheduler], env=env, stderr=stderr
-        )
+    luigi_args = ["--lock-pid-dir", str(home / "luigi"), "--workers", str(workers)]
+    command = [str(CLI.parent / "luigi"), *args, *span, *scheduler_args(port), *luigi_args]
+    return start_machine(command, home, config)
 
 
 def stderr_of(home: Path) -> str:
@@ -106,24 +107,20 @@ def test_the_machine_done_first_waits_for_the_other_and_both_exit_0(warehouse, t
     config = "[scheduler]\nworker_disconnect_delay = 3\n"
     with start_luigid(tmp_path / "luigid", config) as server:
         port = server.port
-        builder = machine(port, tmp_path / "a")
+        a, b = tmp_path / "a", tmp_path / "b"
+        builder = machine(port, a)
         try:
             while not task_list(port, "RUNNING"):  # the builder holds the day (blocked on the lock)
-                assert builder.poll() is None, builder.stderr.read()[-3000:]
+                assert builder.poll() is None, stderr_of(a)[-3000:]
                 time.sleep(0.2)
-            waiter = machine(port, tmp_path / "b")
-            seen = []
-            for line in waiter.stderr:  # its own work done, it waits for the builder's day
-                seen.append(line)
-                if "waiting" in line and "another worker is building" in line:
-                    break
-            else:
-                pytest.fail(f"exited {waiter.wait()} without waiting: {''.join(seen)[-3000:]}")
+            waiter = machine(port, b)
+            # Its own work done, it waits for the builder's day.
+            wait_for_line(waiter, b, "waiting", "another worker is building")
             assert waiter.poll() is None
         finally:
             lock.close()  # the builder's day goes on
-        assert builder.wait(timeout=600) == 0, builder.stderr.read()[-3000:]
-        assert waiter.wait(timeout=600) == 0, waiter.stderr.read()[-3000:]
+        assert builder.wait(timeout=600) == 0, stderr_of(a)[-3000:]
+        assert waiter.wait(timeout=600) == 0, stderr_of(b)[-3000:]
     db_connection.reset()
     assert graph.complete_hours(HOURS) == set(HOURS)
 
@@ -144,6 +141,7 @@ def test_two_machines_on_one_range_both_exit_0_once_every_interval_is_built(ware
             wait_for_line(
                 waiter, b, "RangeHourly: waiting", "interval(s) another worker is building"
             )
+            assert waiter.poll() is None
         finally:
             lock.close()
         assert builder.wait(timeout=600) == 0, stderr_of(a)[-3000:]
