@@ -194,6 +194,9 @@ class Catalog:
     problems: list[Problem] = field(default_factory=list)
     #: The one file of a single-file source, with the sheets indexed so far.
     only: CatalogFile | None = None
+    #: ``[playstudio] watermark`` as read at the sync (reading a luigi.Config costs about a
+    #: millisecond, and runs ask for the watermark of every interval).
+    watermark_mode: str = "mtime"
     _exported: dict[str, Watermark] = field(default_factory=dict, repr=False)
 
     @property
@@ -266,7 +269,7 @@ class Catalog:
     def watermark(self, layout: SheetLayout, mode: str | None = None) -> Watermark:
         """The watermark of ``layout``'s sheet (``mode`` ``none``: the clock, i.e. now)."""
         now = self.synced_at
-        if (mode or config.watermark_mode()) == "none":
+        if (mode or self.watermark_mode) == "none":
             return Watermark(layout.name, now, None)
         if layout.kind not in self._exported:  # once per sheet: runs ask for every interval
             self._exported[layout.kind] = self._newest_export(layout)
@@ -544,11 +547,13 @@ def sync(spec: str | None = None, *, reuse_within: float = 0.0) -> Catalog:
     single_file = not is_glob(spec) and not os.path.isdir(spec)
     cache_root = private_home(config.home_dir()) / "cache" / "sources"
     key = _listing_digest(listing)
+    mode = config.watermark_mode()
     if memo is not None and memo[0] == key:
-        memo[1].synced_at = listed_at
+        memo[1].synced_at, memo[1].watermark_mode = listed_at, mode
         _finished[memo_key] = time.monotonic()
         return memo[1]
     catalog = _synced(spec, listing, single_file, cache_root, listed_at, listed_wall)
+    catalog.watermark_mode = mode
     for reason in catalog.errors():
         log.warning("source export not read: %s", reason)
     _last[memo_key] = (key, catalog)
@@ -673,7 +678,7 @@ def _report_health(catalog: Catalog) -> None:
     """Record each sheet's watermark and send the stale/recovery alerts due (DESIGN 3.3, 7):
     any run that syncs does it, so cron needs no job of its own. Not for the bundled sample,
     a fixed demo workbook rather than a feed."""
-    if catalog.source == str(BUNDLED_SAMPLE) or config.watermark_mode() == "none":
+    if catalog.source == str(BUNDLED_SAMPLE) or catalog.watermark_mode == "none":
         return
     last = _health_reported.get(catalog.source)
     if last is not None and time.monotonic() - last < HEALTH_EVERY_SECS:
