@@ -43,11 +43,13 @@ class GoldAggregate(HourTask):
         # commits between the refresh and its checks.
         for day in days_of(starts):
             lock_day(cursor, day, shared=False)
-        gold_rows = Counter(hour for (hour,) in models.materialize(cursor, models.GOLD, starts))
+        days = day_params(starts)
+        inserted = models.materialize(cursor, models.GOLD, starts, **days)
+        gold_rows = Counter(hour for (hour,) in inserted)
         if len(starts) > 1:
             # the daily refresh joins the rows just inserted
             analyze(cursor, self.writes, gold_rows.total())
-        cursor.execute(render("gold/daily_refresh.sql"), day_params(starts))
+        cursor.execute(render("gold/daily_refresh.sql"), days)
         refreshed = cursor.rowcount
         details = {start: {"gold_rows": gold_rows.get(start, 0)} for start in starts}
         details[starts[-1]]["daily_rows_refreshed"] = refreshed

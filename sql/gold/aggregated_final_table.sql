@@ -1,5 +1,7 @@
 -- Gold for a set of hours. Grain: one row per (app_hour, user_id) with spins or purchases that
--- hour.
+-- hour. Each row's daily revenue is its user's over the UTC day in silver now: a bulk run of
+-- whole days inserts its rows final, and gold/daily_refresh.sql then only corrects the other
+-- hours of a day that one hour's run changed (rather than rewrite every row it inserted).
 with spins as (
     select app_hour, user_id, country, total_spins
     from silver.silver_spins_hourly
@@ -31,6 +33,10 @@ purchases_per_user as (
     group by app_hour, user_id
 ),
 
+daily as (
+{% include "gold/_daily_revenue.sql" %}
+),
+
 users as (
     select app_hour, user_id from spins_per_user
     union
@@ -51,11 +57,14 @@ final as (
             round(purchases_per_user.total_revenue / nullif(purchases_per_user.purchases, 0), 6),
             0
         ) as avg_revenue_per_purchase_hourly,
-        0::numeric(14, 2) as total_revenue_per_user_daily  -- set by daily_refresh.sql
+        coalesce(daily.daily_revenue, 0)::numeric(14, 2) as total_revenue_per_user_daily
     from users
     left join spins_per_user using (app_hour, user_id)
     left join top_country using (app_hour, user_id)
     left join purchases_per_user using (app_hour, user_id)
+    left join daily
+        on daily.day = date_trunc('day', users.app_hour)
+        and daily.user_id = users.user_id
 )
 
 select * from final

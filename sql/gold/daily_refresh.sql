@@ -2,9 +2,8 @@
 -- since a day's total is known only once every hour of the day is in (GoldAggregate runs it
 -- after the model, under the day's lock).
 -- total_revenue_per_user_daily on every gold row of the UTC days [days_from, days_to):
--- the user's revenue over the whole day, from silver. Plain range predicates on app_hour: the
--- planner estimates them well (an expression filter on date_trunc made it expect a handful of
--- rows and pick a nested loop that rescanned silver for every gold row).
+-- the user's revenue over the whole day, from silver. Rows the model inserted are already
+-- right; those of the day's other hours change when one hour's purchases do.
 with day_rows as (
     select app_hour, user_id, total_revenue_per_user_daily
     from gold.aggregated_final_table
@@ -13,11 +12,7 @@ with day_rows as (
 ),
 
 daily as (
-    select date_trunc('day', app_hour) as day, user_id, sum(revenue) as daily_revenue
-    from silver.silver_purchases
-    where app_hour >= %(days_from)s
-      and app_hour < %(days_to)s
-    group by 1, 2
+{% include "gold/_daily_revenue.sql" %}
 ),
 
 final as (

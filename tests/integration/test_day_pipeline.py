@@ -110,6 +110,9 @@ def test_bulk_and_per_interval_give_identical_rows_and_markers(
             finally:
                 connection.close()
         # How many daily totals one run refreshed is a statistic of the run, not data.
+        found["refreshed"] = [
+            d["daily_rows_refreshed"] for f, _, d in details if "daily_rows_refreshed" in d
+        ]
         found["markers"] = [
             (f, s, sorted((k, v) for k, v in d.items() if k != "daily_rows_refreshed"))
             for f, s, d in details
@@ -120,6 +123,10 @@ def test_bulk_and_per_interval_give_identical_rows_and_markers(
     in_bulk = build(day_tasks(hours), tmp_path / "b")
     assert one_by_one["gold.aggregated_final_table"], "the sample must reach gold"
     assert one_by_one["ops.quarantine"], "the sample must have rejected rows"
+    # Gold rows are inserted with their day's revenue: a day in bulk corrects none afterwards;
+    # an hour alone corrects the earlier hours of its day whose users bought in it.
+    assert in_bulk.pop("refreshed") == [0, 0]
+    assert sum(one_by_one.pop("refreshed")) > 0
     assert in_bulk == one_by_one
 
 

@@ -11,12 +11,17 @@ with bronze_ids as (
 ),
 
 missing_from_silver as (
+    -- a primary-key probe per id (`offset 0` keeps it one): as an anti-join, a day's ids made
+    -- the planner hash all of silver, a cost that grows with history
     select bronze_ids.transaction_id, 'in bronze, not in silver' as problem
     from bronze_ids
-    where not exists (
-        select 1 from silver.silver_purchases as silver
+    left join lateral (
+        select true as found
+        from silver.silver_purchases as silver
         where silver.transaction_id = bronze_ids.transaction_id
-    )
+        offset 0
+    ) as silver on true
+    where silver.found is null
 ),
 
 unknown_to_bronze as (
