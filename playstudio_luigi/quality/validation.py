@@ -14,11 +14,13 @@ from functools import lru_cache
 
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow as pa_arrow
+import pyarrow.compute as pc
 from pandera.typing import Series
 
 from playstudio_luigi.config import playstudio
 from playstudio_luigi.intervals import Interval
-from playstudio_luigi.quality.revenue import REVENUE_PATTERN
+from playstudio_luigi.quality.revenue import REVENUE_PATTERN, split_revenue
 from playstudio_luigi.source.schema import SheetLayout
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -217,13 +219,27 @@ def _prepare(frame: pd.DataFrame, layout: SheetLayout, interval: Interval | None
         times.isna() | ((times >= start) & (times < end)) if start is not None else True
     )
     if layout.kind == "purchases":
-        parts = frame["revenue"].str.extract(REVENUE_PATTERN)
-        frame["currency"] = parts["currency"]
-        frame["amount"] = pd.to_numeric(parts["amount"], errors="coerce").astype("float64")
+        frame["currency"], frame["amount"] = _revenue_parts(frame["revenue"])
     else:
         # Text that is not a number becomes NaN (rejected as "not a number"); "inf" stays inf.
         frame["spins"] = pd.to_numeric(frame["total_spins"], errors="coerce").astype("float64")
     return frame
+
+
+def _revenue_parts(revenue: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Currency (text) and amount (float) of each revenue string; missing where it does not
+    match the format. In Arrow (:func:`split_revenue`): pandas' ``str.extract`` calls Python's
+    ``re`` once per row (a day of purchases: 0.15 s)."""
+    parts = split_revenue(pa_arrow.array(revenue, type=pa_arrow.string()))
+    currency = pc.struct_field(parts, "currency").to_pandas(types_mapper=_AS_PANDAS_STRING.get)
+    amount = pc.cast(pc.struct_field(parts, "amount"), pa_arrow.float64()).to_pandas()
+    return (
+        pd.Series(currency.array, index=revenue.index),
+        pd.Series(amount.array, index=revenue.index, dtype="float64"),
+    )
+
+
+_AS_PANDAS_STRING = {pa_arrow.string(): pd.StringDtype()}
 
 
 def validate_batch(

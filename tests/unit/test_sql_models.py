@@ -14,9 +14,10 @@ from playstudio_luigi.db.sql import template_names
 from playstudio_luigi.quality import checks
 from playstudio_luigi.quality.checks import CHECKS, check_header, check_templates
 
-LAYER_TEMPLATES = [
-    name for folder in ("bronze", "silver", "gold") for name in template_names(folder)
-]
+LAYER_FILES = [name for folder in ("bronze", "silver", "gold") for name in template_names(folder)]
+#: Pieces other templates include (``{% include "gold/_daily_revenue.sql" %}``), named ``_*``.
+PARTIALS = [name for name in LAYER_FILES if name.rsplit("/", 1)[-1].startswith("_")]
+LAYER_TEMPLATES = [name for name in LAYER_FILES if name not in PARTIALS]
 # Statements a model may not contain: it is one select; materialisation is _materialize.sql's.
 WRITES = re.compile(
     r"\b(delete|insert|update|merge|truncate|returning|on\s+conflict)\b|;", re.IGNORECASE
@@ -42,6 +43,13 @@ def test_layer_templates_are_models_or_declared_operations():
     operations = {name for name in LAYER_TEMPLATES if is_operation(name)}
     assert operations == {"bronze/conservation.sql", "gold/daily_refresh.sql"}
     assert set(LAYER_TEMPLATES) - operations == {m.template for m in models.MODELS}
+
+
+@pytest.mark.parametrize("partial", PARTIALS)
+def test_every_partial_is_included_by_a_layer_template(partial):
+    including = [name for name in LAYER_TEMPLATES if f'{{% include "{partial}" %}}' in source(name)]
+    assert including, f"{partial} is included nowhere"
+    assert not WRITES.search(code(source(partial))), "a partial is a piece of a select"
 
 
 @pytest.mark.parametrize(

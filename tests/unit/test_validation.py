@@ -6,12 +6,16 @@ from datetime import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from source_rows import tx
 
 from playstudio_luigi.intervals import five_minute_interval, hour_interval
+from playstudio_luigi.quality.revenue import REVENUE_PATTERN
 from playstudio_luigi.quality.validation import (
     Limits,
     ValidationResult,
+    _revenue_parts,
     batch_rejection,
     validate_batch,
 )
@@ -176,3 +180,29 @@ def test_batch_rejection_above_the_ratio_names_the_setting():
     # Too few rows for a ratio to mean anything.
     small = ValidationResult(source_rows=3, rejected={1: ["x"], 2: ["x"]})
     assert batch_rejection(small, "x", max_ratio=0.2, min_rows=20) is None
+
+
+revenue_texts = st.one_of(
+    st.text(),  # anything, control characters and Unicode spaces included
+    st.builds(
+        lambda pad, currency, amount, tail: f"{pad}PriceIn{currency}={amount}{tail}",
+        st.sampled_from(["", " ", "\t", "\u00a0", "\x1c", "\n"]),
+        st.text(alphabet="ABCDEUSÉz", min_size=2, max_size=4),
+        st.from_regex(r"[0-9]{0,4}(\.[0-9]{0,3})?", fullmatch=True),
+        st.sampled_from(["", " ", "\u2003", "\x1f", "\r\n", " x"]),
+    ),
+)
+
+
+@given(texts=st.lists(st.one_of(st.none(), revenue_texts), max_size=20))
+def test_revenue_parts_in_arrow_are_what_pythons_re_extracts(texts):
+    stripped = pd.Series(texts, dtype="str").astype(pd.StringDtype()).str.strip()
+    stripped = stripped.mask(stripped == "")  # as _prepare hands it over
+    expected = stripped.astype(object).str.extract(REVENUE_PATTERN)  # Python's re, row by row
+    currency, amount = _revenue_parts(stripped)
+    assert currency.isna().tolist() == expected["currency"].isna().tolist()
+    assert currency.dropna().tolist() == expected["currency"].dropna().tolist()
+    assert amount.tolist() == pytest.approx(
+        pd.to_numeric(expected["amount"], errors="coerce").astype("float64").tolist(),
+        nan_ok=True,
+    )
