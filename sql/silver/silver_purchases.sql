@@ -10,7 +10,7 @@
 -- duplicates: source_copies counts them. Copies with other content are conflicting
 -- duplicates: valid rows, kept in bronze, not in silver (the warn check
 -- checks/silver_purchases/conflicting_duplicates.sql reports them). The revenue format arrives
--- as the bound parameter revenue_pattern (quality/revenue.py), whose capture group is the amount.
+-- as the bound parameter revenue_pattern (quality/revenue.py; silver/_revenue_amount.sql).
 with touched as (
     select lower(btrim(transaction_id)) as transaction_id
     from bronze.bronze_purchases
@@ -22,9 +22,9 @@ with touched as (
 ),
 
 copies as (
-    -- one index probe per id (bronze_purchases_transaction_idx), never a scan of history: as a
-    -- join, a day's ids made the planner hash all of bronze (0.4 s at a month, growing with
-    -- it); `offset 0` keeps the lateral lookup a lookup
+    -- one index probe per id (bronze_purchases_transaction_idx, a hash index), never a scan of
+    -- history: as a join, a day's ids made the planner hash all of bronze (0.4 s at a month,
+    -- growing with it); `offset 0` keeps the lateral lookup a lookup
     select
         touched.transaction_id,
         bronze.event_time,
@@ -83,7 +83,7 @@ final as (
         date_trunc('hour', event_time) as app_hour,
         interval_start,
         user_id,
-        substring(revenue from %(revenue_pattern)s)::numeric(14, 2) as revenue,
+        {% include "silver/_revenue_amount.sql" %} as revenue,
         source_path,
         source_sha256,
         source_sheet,

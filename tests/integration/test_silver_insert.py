@@ -15,6 +15,7 @@ from source_rows import tx
 from playstudio_luigi import GoldAggregate, SilverPurchases
 from playstudio_luigi.db import models
 from playstudio_luigi.db.connection import transaction
+from playstudio_luigi.db.sql import render
 from playstudio_luigi.intervals import five_minute_starts
 from playstudio_luigi.testing import run, table_rows
 
@@ -114,3 +115,18 @@ def test_a_rerun_of_built_intervals_stages_and_writes_nothing(db):
     assert run([SilverPurchases(interval=start) for start in starts])
     assert by_id(db) == before
     assert loaded_at(db) == written, "equal rows are left alone"
+
+
+def test_copies_are_found_through_the_hash_index_on_the_id(db):
+    # many ids in bronze, so that a scan would be the planner's choice without the index
+    load_all([copy(i % 290, tx(100 + i), row=2 + i) for i in range(2000)], [H22])
+    with db.cursor() as cursor:
+        cursor.execute("analyze bronze.bronze_purchases")
+        cursor.execute(
+            "select indexdef from pg_indexes where indexname = 'bronze_purchases_transaction_idx'"
+        )
+        assert "USING hash (lower(btrim(transaction_id)))" in cursor.fetchone()[0]
+        model = render("silver/silver_purchases.sql")
+        cursor.execute(f"explain {model}", MODEL.bound([H22], {}))
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+    assert "Index Scan using bronze_purchases_transaction_idx" in plan, plan
