@@ -11,10 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import luigi
+import numpy as np
 import psycopg2.extensions
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,9 +72,27 @@ def interval_slices(
     schema = cached_schema(layout).append(pa.field("source_path", pa.string()))
     schema = schema.append(pa.field("source_sha256", pa.string()))
     rows = pa.concat_tables(parts) if parts else schema.empty_table()
-    minutes = int(layout.width.total_seconds() // 60)
+    return slices_by_start(rows, layout.width, starts)
+
+
+def slices_by_start(
+    rows: pa.Table, width: timedelta, starts: Sequence[datetime]
+) -> dict[datetime, pa.Table]:
+    """The rows whose ``event_time`` lies in ``[start, start + width)``, per start, in their
+    order. One stable sort by interval and a slice per start, rather than a filter over every
+    row per start (a day has 288 five-minute starts)."""
+    minutes = int(width.total_seconds() // 60)
     floors = pc.floor_temporal(rows["event_time"], multiple=minutes, unit="minute")
-    return {start: rows.filter(pc.equal(floors, pa.scalar(start, floors.type))) for start in starts}
+    order = pc.array_sort_indices(floors, null_placement="at_end")  # stable
+    rows = rows.take(order)
+    keys = pc.fill_null(floors.take(order).cast(pa.int64()), np.iinfo(np.int64).max).to_numpy()
+    wanted = pa.array(starts, floors.type).cast(pa.int64()).to_numpy()
+    first = np.searchsorted(keys, wanted, side="left")
+    last = np.searchsorted(keys, wanted, side="right")
+    return {
+        start: rows.slice(begin, end - begin)
+        for start, begin, end in zip(starts, first, last, strict=True)
+    }
 
 
 def _single_file_problem(found: catalog.Catalog, layout: SheetLayout) -> str | None:

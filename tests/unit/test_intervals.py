@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from playstudio_luigi.intervals import (
     is_closed,
     starts_between,
 )
+from playstudio_luigi.tasks.extract import slices_by_start
 
 
 def test_five_minute_interval_is_half_open():
@@ -86,3 +88,21 @@ def test_starts_between_are_the_aligned_starts_in_the_range(start, minutes, widt
     assert starts_between(start, stop, width) == [s for s in brute if start <= s < stop]
     first = floor_to(start, width)
     assert first <= start < first + width and (first - midnight) % width == timedelta(0)
+
+
+@given(
+    seconds=st.lists(st.one_of(st.none(), st.integers(0, 3 * 3600 - 1)), max_size=60),
+    width=st.sampled_from([timedelta(minutes=5), timedelta(hours=1)]),
+    first=st.integers(-2, 30),
+)
+def test_slices_by_start_are_each_intervals_rows_in_their_order(seconds, width, first):
+    base = datetime(2022, 4, 1, 22)
+    times = [None if s is None else base + timedelta(seconds=s) for s in seconds]
+    rows = pa.table(
+        {"event_time": pa.array(times, pa.timestamp("us")), "row": list(range(len(times)))}
+    )
+    starts = [base + (first + i) * width for i in range(4)]
+    found = slices_by_start(rows, width, starts)
+    for start in starts:
+        expected = [r for r, t in enumerate(times) if t is not None and start <= t < start + width]
+        assert found[start]["row"].to_pylist() == expected
