@@ -36,7 +36,12 @@ from playstudio_luigi.tasks import graph
 from playstudio_luigi.tasks.base import IntervalTask, UpstreamMissingError
 from playstudio_luigi.tasks.bronze import ConservationError
 from playstudio_luigi.tasks.parameters import StrictDateParameter
-from playstudio_luigi.tasks.status_messages import report_progress, rows_message
+from playstudio_luigi.tasks.status_messages import (
+    report_progress,
+    row_totals,
+    rows_message,
+    rows_summary,
+)
 
 logger = logging.getLogger("luigi-interface")
 
@@ -199,35 +204,36 @@ class DayPipeline(luigi.Task):
     ) -> list[str]:
         """Every layer once over its pending ready intervals; the failures."""
         failures: list[str] = []
-        families = [task.marker_family() for task in pipeline.tasks]
-        rows = "no rows"
+        written: dict[str, dict[str, int]] = {}  # rows per family, as this pass wrote them
         for number, task in enumerate(pipeline.tasks):
             pending = _pending(pipeline, task, ready[task])
             report_progress(
                 self,
                 f"{self.window}: {task.get_task_family()}, {len(pending)} intervals; "
-                f"rows so far: {rows}",
+                f"rows written so far: {rows_summary(written)}",
                 round(100 * number / len(pipeline.tasks)),
             )
             if pending:
-                failures += self._run_layer(task, pending)
-            rows = rows_message(families[: number + 1], self.window)
+                layer_failures, details = self._run_layer(task, pending)
+                failures += layer_failures
+                written[task.marker_family()] = row_totals(details)
         return failures
 
-    def _run_layer(self, task: type[IntervalTask], pending: list[datetime]) -> list[str]:
-        """Run one layer over ``pending``; the failures, each a message. A failure here does
-        not stop the day: the other chain (purchases or spins) still runs, and the layers that
-        depend on a failed interval find it not ready."""
+    def _run_layer(
+        self, task: type[IntervalTask], pending: list[datetime]
+    ) -> tuple[list[str], dict[datetime, dict[str, Any]]]:
+        """Run one layer over ``pending``; the failures, each a message, and the marker
+        details written. A failure here does not stop the day: the other chain (purchases or
+        spins) still runs, and the layers that depend on a failed interval find it not ready."""
         family = task.get_task_family()
         try:
-            task.at(pending[0]).run_intervals(pending, run_id=self.task_id)
-            return []
+            return [], task.at(pending[0]).run_intervals(pending, run_id=self.task_id)
         except UpstreamMissingError as error:  # invalidated meanwhile: the next pass
             logger.warning("%s: %s", self.task_id, error)
-            return []
+            return [], {}
         except DATA_FAILURES as error:
             if len(pending) == 1:
-                return [str(error)]
+                return [str(error)], {}
             logger.warning(
                 "%s: %s failed as a batch, retrying interval by interval: %s",
                 self.task_id,
@@ -236,16 +242,16 @@ class DayPipeline(luigi.Task):
             )
         except Exception as error:  # reported with the day's outcome
             logger.error("%s: %s failed: %s", self.task_id, family, error)
-            return [f"{family}: {type(error).__name__}: {error}"]
-        failures = []
+            return [f"{family}: {type(error).__name__}: {error}"], {}
+        failures, details = [], {}
         for start in pending:
             try:
-                task.at(start).run_intervals([start], run_id=self.task_id)
+                details |= task.at(start).run_intervals([start], run_id=self.task_id)
             except UpstreamMissingError:
                 continue  # the next pass
             except DATA_FAILURES as error:
                 failures.append(str(error))
-        return failures
+        return failures, details
 
 
 def _unbuilt(ready: dict[type[IntervalTask], list[datetime]]) -> int:

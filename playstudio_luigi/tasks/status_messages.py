@@ -38,6 +38,17 @@ def rows_summary(counts: Mapping[str, Mapping[str, int]]) -> str:
     return "; ".join(parts) or "no rows"
 
 
+def row_totals(details: Mapping[Any, Mapping[str, Any]]) -> dict[str, int]:
+    """The ``*_rows`` counts of marker details (one per interval), summed: what
+    :func:`rows_summary` shows of one family, without asking the database."""
+    totals: dict[str, int] = {}
+    for found in details.values():
+        for key, value in found.items():
+            if key.endswith("_rows") and isinstance(value, int) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
+    return totals
+
+
 def rows_message(families: Sequence[str], window: Interval) -> str:
     """The rows the markers of ``families`` in ``window`` record, as :func:`rows_summary`."""
     return rows_summary(markers.row_counts(list(families), window.start, window.end))
