@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import luigi
@@ -176,19 +176,14 @@ class ExtractTask(IntervalTask):
             ),
             (list(starts),),
         )
-        extracted_at = datetime.now(UTC)
-        staged = []
+        staged = []  # extracted_at: the column's default, this transaction's time
         for start in starts:
             rows = slices[start]
             n = rows.num_rows
-            if not n:
-                continue
-            rows = rows.append_column("interval_start", pa.array([start] * n, pa.timestamp("s")))
-            staged.append(
-                rows.append_column(
-                    "extracted_at", pa.array([extracted_at] * n, pa.timestamp("us", tz="UTC"))
+            if n:
+                staged.append(
+                    rows.append_column("interval_start", pa.array([start] * n, pa.timestamp("s")))
                 )
-            )
         if staged:
             copy_arrow(cursor, "staging", self.layout.staging_table, pa.concat_tables(staged))
         for version, _ in prepared.undated:
