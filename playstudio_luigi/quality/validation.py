@@ -233,10 +233,13 @@ def _prepare(frame: pd.DataFrame, layout: SheetLayout, interval: Interval | None
     return frame
 
 
+_AS_PANDAS_STRING = {pa_arrow.string(): pd.StringDtype()}
+
+
 def _revenue_parts(revenue: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Currency (text) and amount (float) of each revenue string; missing where it does not
-    match the format. In Arrow (:func:`split_revenue`): pandas' ``str.extract`` calls Python's
-    ``re`` once per row (a day of purchases: 0.15 s)."""
+    match the format. In Arrow (:func:`split_revenue`): pandas' ``str.extract`` called Python's
+    ``re`` once per row (a day of purchases: 62 ms, against 7 ms)."""
     parts = split_revenue(pa_arrow.array(revenue, type=pa_arrow.string()))
     currency = pc.struct_field(parts, "currency").to_pandas(types_mapper=_AS_PANDAS_STRING.get)
     amount = pc.cast(pc.struct_field(parts, "amount"), pa_arrow.float64()).to_pandas()
@@ -244,9 +247,6 @@ def _revenue_parts(revenue: pd.Series) -> tuple[pd.Series, pd.Series]:
         pd.Series(currency.array, index=revenue.index),
         pd.Series(amount.array, index=revenue.index, dtype="float64"),
     )
-
-
-_AS_PANDAS_STRING = {pa_arrow.string(): pd.StringDtype()}
 
 
 def validate_batch(
