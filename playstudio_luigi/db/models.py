@@ -30,7 +30,6 @@ import psycopg2.extensions
 
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.quality.revenue import SQL_REVENUE_PATTERN
-from playstudio_luigi.quality.whitespace import WHITESPACE
 from playstudio_luigi.source.schema import LAYOUTS, SheetLayout
 
 WRAPPER = "_materialize.sql"
@@ -256,7 +255,7 @@ SILVER_PURCHASES = Model(
         "source_copies",
     ),
     by_key=ByKey(key="transaction_id", touched="loaded_at"),
-    params={"revenue_pattern": SQL_REVENUE_PATTERN, "whitespace": WHITESPACE},
+    params={"revenue_pattern": SQL_REVENUE_PATTERN},
 )
 
 SILVER_SPINS = Model(

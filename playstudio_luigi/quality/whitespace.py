@@ -1,17 +1,17 @@
-"""The whitespace validation trims, for the SQL that must read values the same way.
+"""The whitespace validation trims: what SQL must trim too, so that it reads values as
+validation accepted them.
 
 Validation strips every text cell with Arrow's ``utf8_trim_whitespace`` (pandas' ``str.strip``
 on Arrow strings), which removes the characters Python's ``str.isspace`` calls whitespace: the
-same 29 code points, ASCII and Unicode (``tests/unit/test_whitespace.py`` checks both). SQL's
-``btrim(text)`` removes spaces only, so a value padded with a no-break space would pass
-validation and then read differently in SQL; ``btrim(text, WHITESPACE)`` reads it as
-validation did.
+same 29 code points, ASCII and Unicode. SQL's ``btrim(text)`` removes spaces only, so silver
+trims with ``ops.trimmed(text)`` (migration 0011), which removes exactly :data:`WHITESPACE`.
+``tests/unit/test_whitespace.py`` holds this set to Python's and Arrow's, and
+``tests/integration/test_model_columns.py`` holds ``ops.trimmed`` to it.
 """
 
 from __future__ import annotations
 
-#: Every character ``str.isspace`` and Arrow's trim treat as whitespace, as one string (for
-#: ``btrim(text, characters)``, bound as a parameter).
+#: Every character ``str.isspace`` and Arrow's trim treat as whitespace, as one string.
 WHITESPACE = "".join(
     chr(code)
     for code in (

@@ -57,7 +57,7 @@ PURCHASES = SheetLayout(
     staging_table="extract_purchases",
     bronze_table="bronze_purchases",
     key_column="transaction_id",
-    distinct_key="lower(btrim(transaction_id))",
+    distinct_key="lower(ops.trimmed(transaction_id))",
 )
 
 SPINS = SheetLayout(
@@ -73,7 +73,7 @@ SPINS = SheetLayout(
     staging_table="extract_spins",
     bronze_table="bronze_spins_hourly",
     key_column="user_id",
-    distinct_key="(btrim(user_id), btrim(country))",
+    distinct_key="(ops.trimmed(user_id), ops.trimmed(country))",
 )
 
 LAYOUTS = {layout.kind: layout for layout in (PURCHASES, SPINS)}

@@ -460,8 +460,8 @@ class IntervalTask(luigi.Task):
 #: follow in the run (the next layer, the checks) filter, join and group by. Gathering the
 #: others' costs as much (text comparisons over a 30,000-row sample) and plans nothing. A table
 #: not listed is analysed whole. Its expression indexes' statistics (bronze purchases'
-#: ``lower(btrim(transaction_id))``) are gathered only by a whole-table ANALYZE (autovacuum's):
-#: silver probes that index once per id (``offset 0``), whatever the estimate.
+#: ``lower(ops.trimmed(transaction_id))``) are gathered only by a whole-table ANALYZE
+#: (autovacuum's): silver probes that index once per id (``offset 0``), whatever the estimate.
 ANALYZE_COLUMNS: dict[str, tuple[str, ...]] = {
     "staging.extract_purchases": ("interval_start", "source_row"),
     "staging.extract_spins": ("interval_start", "source_row"),

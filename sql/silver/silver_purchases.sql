@@ -12,7 +12,7 @@
 -- checks/silver_purchases/conflicting_duplicates.sql reports them). The revenue format arrives
 -- as the bound parameter revenue_pattern (quality/revenue.py; silver/_revenue_amount.sql).
 with touched as (
-    select lower(btrim(transaction_id)) as transaction_id
+    select lower(ops.trimmed(transaction_id)) as transaction_id
     from bronze.bronze_purchases
     where interval_start = any(%(starts)s::timestamp[])
     union
@@ -40,14 +40,14 @@ copies as (
         select
             event_time,
             interval_start,
-            btrim(user_id) as user_id,
-            btrim(revenue) as revenue,
+            ops.trimmed(user_id) as user_id,
+            ops.trimmed(revenue) as revenue,
             source_path,
             source_sha256,
             source_sheet,
             source_row
         from bronze.bronze_purchases
-        where lower(btrim(transaction_id)) = touched.transaction_id
+        where lower(ops.trimmed(transaction_id)) = touched.transaction_id
         offset 0
     ) as bronze
 ),

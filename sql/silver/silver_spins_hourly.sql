@@ -9,8 +9,8 @@ with bronze as (
 final as (
     select
         date_trunc('hour', event_time) as app_hour,
-        btrim(user_id) as user_id,
-        btrim(country) as country,
+        ops.trimmed(user_id) as user_id,
+        ops.trimmed(country) as country,
         sum(total_spins::numeric) as total_spins,
         count(*) as source_rows,
         min(source_sha256) as source_sha256

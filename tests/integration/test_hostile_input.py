@@ -14,6 +14,7 @@ import pytest
 from source_rows import tx
 
 from playstudio_luigi import HourlyPipeline
+from playstudio_luigi.db import connection as db_connection
 from playstudio_luigi.testing import PURCHASE_HEADER, SPIN_HEADER, run, table_rows, write_workbook
 
 pytestmark = pytest.mark.integration
@@ -240,11 +241,6 @@ def test_revenue_padded_with_any_whitespace_loads_with_its_amount(
     assert revenue == [(tx(1), Decimal("1.25")), (tx(2), Decimal("2.50"))]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: silver trims ids with btrim (spaces only) where validation strips all "
-    "Unicode whitespace, so 'U1\\u00a0' is another user in gold (issue 18 note, 2026-12-04)",
-)
 def test_ids_padded_with_a_no_break_space_are_the_ids_validation_accepted(
     db, tmp_path, monkeypatch
 ):
@@ -260,3 +256,35 @@ def test_ids_padded_with_a_no_break_space_are_the_ids_validation_accepted(
     assert run([HourlyPipeline(hour=HOUR)])
     purchases = table_rows(db, "silver.silver_purchases", ["transaction_id", "user_id"])
     assert purchases == [(tx(1), "U1"), (tx(2), "U1")]
+
+
+def test_migration_0011_unmarks_what_was_built_from_rows_it_reads_differently(
+    db, tmp_path, monkeypatch
+):
+    padded_at = HOUR + timedelta(minutes=1)
+    source = write_workbook(
+        tmp_path / "padded-ids.xlsx",
+        [
+            (HOUR, "U1", "PriceInUSD=1.00", tx(1)),
+            (padded_at, "U1\u00a0", "PriceInUSD=2.00", tx(2)),
+            (HOUR + timedelta(hours=1), "U2", "PriceInUSD=3.00", tx(3)),
+        ],
+        [(HOUR, "U1", "US", 1), (HOUR + timedelta(hours=1), "U2\u2003", "CA", 2)],
+    )
+    monkeypatch.setenv("PLAYSTUDIO_SOURCE", str(source))
+    hours = [HOUR, HOUR + timedelta(hours=1)]
+    assert run([HourlyPipeline(hour=hour) for hour in hours])
+    before = table_rows(db, "ops.task_markers", ["task_family", "interval_start"])
+    with db.cursor() as cursor:  # the warehouse as release 0010 left it, rows as they are
+        cursor.execute("delete from ops.schema_migrations where version = 11")
+    db_connection.reset()  # forget that this process saw the schema current
+    db_connection.connect().close()  # migrates
+    after = table_rows(db, "ops.task_markers", ["task_family", "interval_start"])
+    assert set(before) - set(after) == {
+        ("SilverPurchases", padded_at.replace(minute=0)),  # the padded user's interval
+        ("GoldAggregate", HOUR),
+        ("SilverSpins", HOUR + timedelta(hours=1)),  # the padded spins user
+        ("GoldAggregate", HOUR + timedelta(hours=1)),
+    }
+    assert run([HourlyPipeline(hour=hour) for hour in hours])  # rebuilds exactly those
+    assert table_rows(db, "ops.task_markers", ["task_family", "interval_start"]) == before

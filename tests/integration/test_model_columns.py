@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from playstudio_luigi.db import models
 from playstudio_luigi.db.sql import render
 from playstudio_luigi.quality.revenue import SQL_REVENUE_PATTERN, parse_revenue
+from playstudio_luigi.quality.whitespace import WHITESPACE
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +36,11 @@ def test_model_selects_exactly_the_declared_columns(db, model: models.Model):
 
 
 def amount(cursor, text: str | None):
-    """What silver reads as the amount of ``text`` (sql/silver/_revenue_amount.sql)."""
+    """What silver reads as the amount of ``text``: trimmed (``ops.trimmed``, as the model's
+    copies are), then ``sql/silver/_revenue_amount.sql``."""
     cursor.execute(
-        f"select {render('silver/_revenue_amount.sql')} from (select %(text)s::text as revenue) t",
+        f"select {render('silver/_revenue_amount.sql')}"
+        " from (select ops.trimmed(%(text)s::text) as revenue) as copy",
         {"text": text, **models.SILVER_PURCHASES.params},
     )
     return cursor.fetchone()[0]
@@ -84,3 +87,12 @@ def test_postgres_reads_any_text_as_validation_does(db, text):
 
 def test_the_sql_pattern_captures_nothing():
     assert "(" not in SQL_REVENUE_PATTERN.replace("(?:", "")
+
+
+def test_ops_trimmed_removes_exactly_the_whitespace_validation_strips(db):
+    others = ["x", "\u200b", "\ufeff", "\u180e", "_", "\x7f", "\x1b"]  # not whitespace to Python
+    with db.cursor() as cursor:
+        for character in [*WHITESPACE, *others]:
+            cursor.execute("select ops.trimmed(%s)", (f"{character}U1{character}",))
+            expected = "U1" if character in WHITESPACE else f"{character}U1{character}"
+            assert cursor.fetchone()[0] == expected, repr(character)

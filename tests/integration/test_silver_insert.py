@@ -125,7 +125,7 @@ def test_copies_are_found_through_the_hash_index_on_the_id(db):
         cursor.execute(
             "select indexdef from pg_indexes where indexname = 'bronze_purchases_transaction_idx'"
         )
-        assert "USING hash (lower(btrim(transaction_id)))" in cursor.fetchone()[0]
+        assert "USING hash (lower(ops.trimmed(transaction_id)))" in cursor.fetchone()[0]
         model = render("silver/silver_purchases.sql")
         cursor.execute(f"explain {model}", MODEL.bound([H22], {}))
         plan = "\n".join(line for (line,) in cursor.fetchall())

@@ -6,7 +6,7 @@
 -- winner (file, row and values of both); a pair is reported by every run touching its id,
 -- whichever of the two arrived last.
 with batch_ids as (
-    select distinct lower(btrim(transaction_id)) as transaction_id
+    select distinct lower(ops.trimmed(transaction_id)) as transaction_id
     from bronze.bronze_purchases
     where interval_start = any(%(starts)s::timestamp[])
 ),
@@ -37,13 +37,13 @@ copies as (
         select
             interval_start,
             event_time,
-            btrim(user_id) as user_id,
-            btrim(revenue) as revenue,
+            ops.trimmed(user_id) as user_id,
+            ops.trimmed(revenue) as revenue,
             source_path,
             source_sha256,
             source_row
         from bronze.bronze_purchases
-        where lower(btrim(transaction_id)) = winners.transaction_id
+        where lower(ops.trimmed(transaction_id)) = winners.transaction_id
         offset 0
     ) as bronze
 ),

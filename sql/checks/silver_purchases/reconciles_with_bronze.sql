@@ -5,7 +5,7 @@
 -- in silver as that first copy). And every silver row filed under the interval is a
 -- transaction of the interval's bronze.
 with bronze_ids as (
-    select distinct lower(btrim(transaction_id)) as transaction_id
+    select distinct lower(ops.trimmed(transaction_id)) as transaction_id
     from bronze.bronze_purchases
     where interval_start = any(%(starts)s::timestamp[])
 ),

@@ -5,8 +5,8 @@
 with bronze as (
     select
         interval_start as app_hour,
-        btrim(user_id) as user_id,
-        btrim(country) as country,
+        ops.trimmed(user_id) as user_id,
+        ops.trimmed(country) as country,
         sum(total_spins::numeric) as spins
     from bronze.bronze_spins_hourly
     where interval_start = any(%(hours)s::timestamp[])
