@@ -4,7 +4,7 @@ validation accepted them.
 Validation strips every text cell with Arrow's ``utf8_trim_whitespace`` (pandas' ``str.strip``
 on Arrow strings), which removes the characters Python's ``str.isspace`` calls whitespace: the
 same 29 code points, ASCII and Unicode. SQL's ``btrim(text)`` removes spaces only, so silver
-trims with ``ops.trimmed(text)`` (migration 0011), which removes exactly :data:`WHITESPACE`.
+trims with ``ops.trimmed(text)`` (migration 0009), which removes exactly :data:`WHITESPACE`.
 ``tests/unit/test_whitespace.py`` holds this set to Python's and Arrow's, and
 ``tests/integration/test_model_columns.py`` holds ``ops.trimmed`` to it.
 """

@@ -1,4 +1,4 @@
--- 0011: silver reads ids, users, countries and revenue trimmed of the whitespace validation
+-- 0009: silver reads ids, users, countries and revenue trimmed of the whitespace validation
 -- strips (quality/whitespace.py: the 29 characters of Python's str.isspace and Arrow's trim),
 -- not only of spaces (btrim). Before, 'U1' padded with a no-break space passed validation as
 -- U1 and reached gold as another user, and a padded transaction id as another transaction.
@@ -11,6 +11,12 @@ create or replace function ops.trimmed(value text) returns text
 
 comment on function ops.trimmed(text) is 'A text without the leading and trailing whitespace validation strips (Python''s str.isspace, Arrow''s utf8_trim_whitespace).';
 
+-- The index by which silver finds every copy of a transaction in bronze (0005), on the new
+-- expression, and a hash index instead of a B-tree: the ids are UUIDs in random order, so
+-- every B-tree insert lands on a random leaf page, and a day of 30,000 purchases spent more in
+-- that index than in the heap and primary key together (BENCHMARKS.md, 2026-12-04: a day's
+-- insert 279 -> 109 ms with six days loaded). Lookups are by equality only, which is all a
+-- hash index answers.
 drop index if exists bronze.bronze_purchases_transaction_idx;
 
 create index bronze_purchases_transaction_idx
