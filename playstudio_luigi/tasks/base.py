@@ -71,7 +71,7 @@ from playstudio_luigi.source import catalog
 from playstudio_luigi.source.schema import SheetLayout
 from playstudio_luigi.tasks.parameters import StrictDateHourParameter, StrictDateMinuteParameter
 from playstudio_luigi.tasks.runs import TaskRun, record_failure
-from playstudio_luigi.tasks.status_messages import report_progress
+from playstudio_luigi.tasks.status_messages import report_progress, summed_details
 
 logger = logging.getLogger("luigi-interface")
 
@@ -398,7 +398,7 @@ class IntervalTask(luigi.Task):
                     run.record(cursor, "skipped")
                     return None
                 written = self.write(cursor, todo, prepared)
-                totals = _totals(written.details)
+                totals = summed_details(written.details)
                 if len(todo) > 1:
                     self.analyze_written(cursor, _largest_count(totals))
                 results = written.findings + self.check(cursor, todo)
@@ -514,18 +514,6 @@ def _one_version(sha: str | dict[datetime, str | None] | None) -> str | None:
 def _largest_count(totals: dict[str, Any]) -> int:
     """The largest row count of a run's totals (a rough size of its write)."""
     return max((v for k, v in totals.items() if isinstance(v, int) and k != "intervals"), default=0)
-
-
-def _totals(written: dict[datetime, dict[str, Any]]) -> dict[str, Any]:
-    """Marker details summed over intervals (one interval: its own details)."""
-    if len(written) == 1:
-        return next(iter(written.values()))
-    totals: dict[str, Any] = {"intervals": len(written)}
-    for details in written.values():
-        for key, value in details.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                totals[key] = totals.get(key, 0) + value
-    return totals
 
 
 def _summary(details: dict[str, Any]) -> str:

@@ -38,15 +38,29 @@ def rows_summary(counts: Mapping[str, Mapping[str, int]]) -> str:
     return "; ".join(parts) or "no rows"
 
 
-def row_totals(details: Mapping[Any, Mapping[str, Any]]) -> dict[str, int]:
-    """The ``*_rows`` counts of marker details (one per interval), summed: what
-    :func:`rows_summary` shows of one family, without asking the database."""
-    totals: dict[str, int] = {}
-    for found in details.values():
-        for key, value in found.items():
-            if key.endswith("_rows") and isinstance(value, int) and not isinstance(value, bool):
+def summed_details(written: Mapping[Any, Mapping[str, Any]]) -> dict[str, Any]:
+    """Marker details (one per interval) summed over the intervals: their integer counts, and
+    how many intervals (one interval: its own details)."""
+    if len(written) == 1:
+        return dict(next(iter(written.values())))
+    totals: dict[str, Any] = {"intervals": len(written)}
+    for details in written.values():
+        for key, value in details.items():
+            if _is_count(value):
                 totals[key] = totals.get(key, 0) + value
     return totals
+
+
+def row_totals(details: Mapping[Any, Mapping[str, Any]]) -> dict[str, int]:
+    """The ``*_rows`` counts of :func:`summed_details`: what :func:`rows_summary` shows of one
+    family, without asking the database."""
+    return {
+        k: v for k, v in summed_details(details).items() if k.endswith("_rows") and _is_count(v)
+    }
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def rows_message(families: Sequence[str], window: Interval) -> str:
