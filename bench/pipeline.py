@@ -336,7 +336,7 @@ def _preload() -> None:
 # In the harness ----------------------------------------------------------------------------
 
 
-def _proc_stat(pid: int) -> tuple[int, list[int]] | None:
+def proc_stat(pid: int) -> tuple[int, list[int]] | None:
     """``(ppid, [utime, stime, cutime, cstime])`` in clock ticks, or None."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -351,7 +351,7 @@ def server_pid(admin_url: str) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("select pg_backend_pid()")
         (backend,) = cursor.fetchone()
-        stat = _proc_stat(backend)  # while the backend lives
+        stat = proc_stat(backend)  # while the backend lives
     connection.close()
     if stat is None:
         return None
@@ -370,7 +370,7 @@ def server_cpu_seconds(postmaster: int | None) -> float | None:
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            stat = _proc_stat(int(entry.name))
+            stat = proc_stat(int(entry.name))
             if stat is not None:
                 stats[int(entry.name)] = stat
     if postmaster not in stats:
@@ -399,7 +399,9 @@ class Side:
 
 #: Runs this file as ``__main__`` with another Python: the measuring code is the same for
 #: every checkout, only the library imported (from that Python's install) differs.
-_BOOT = "import runpy, sys; sys.argv[0] = {path!r}; runpy.run_path({path!r}, run_name='__main__')"
+RUN_AS_MAIN = (
+    "import runpy, sys; sys.argv[0] = {path!r}; runpy.run_path({path!r}, run_name='__main__')"
+)
 
 
 def _child(
@@ -408,7 +410,7 @@ def _child(
     command = [
         side.python,
         "-c",
-        _BOOT.format(path=str(HERE)),
+        RUN_AS_MAIN.format(path=str(HERE)),
         "--measure",
         name,
         "--workbook",

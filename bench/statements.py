@@ -30,21 +30,19 @@ import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from bench.pipeline import RUN_AS_MAIN, proc_stat
+
 HERE = Path(__file__).resolve()
 ROOT = HERE.parent.parent
 CASES = ("gold", "checks_silver_purchases", "checks_gold")
-_BOOT = "import runpy, sys; sys.argv[0] = {path!r}; runpy.run_path({path!r}, run_name='__main__')"
 
 
 def _backend_cpu(cursor) -> float | None:
     """CPU seconds of this connection's server process so far (None: not on this machine)."""
     cursor.execute("select pg_backend_pid()")
     (pid,) = cursor.fetchone()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stat = proc_stat(pid)
+    return None if stat is None else sum(stat[1][:2]) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(case: str, day: date) -> dict[str, float | None]:
@@ -78,7 +76,15 @@ def measure(case: str, day: date) -> dict[str, float | None]:
 
 
 def _child(python: str, checkout: Path, case: str, day: date) -> dict[str, float | None]:
-    command = [python, "-c", _BOOT.format(path=str(HERE)), "--measure", case, "--day", str(day)]
+    command = [
+        python,
+        "-c",
+        RUN_AS_MAIN.format(path=str(HERE)),
+        "--measure",
+        case,
+        "--day",
+        str(day),
+    ]
     done = subprocess.run(command, cwd=checkout, capture_output=True, text=True, check=False)
     if done.returncode:
         raise RuntimeError(f"{checkout} {case} failed:\n{done.stderr[-4000:]}")
@@ -86,9 +92,8 @@ def _child(python: str, checkout: Path, case: str, day: date) -> dict[str, float
 
 
 def _cell(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:.1f} ({min(values) * 1000:.1f}-" + (
-        f"{max(values) * 1000:.1f})"
-    )
+    median, low, high = (1000 * f(values) for f in (statistics.median, min, max))
+    return f"{median:.1f} ({low:.1f}-{high:.1f})"
 
 
 def main() -> None:
